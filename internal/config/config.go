@@ -1,0 +1,375 @@
+// Package config loads hookledger's YAML configuration (SPEC §3): defaults,
+// then the file, then ${ENV} expansion of secrets, then HOOKLEDGER_* env
+// overrides of any scalar, then validation that names the offending field.
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"regexp"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration. Field comments give the YAML path.
+type Config struct {
+	DataDir    string     `yaml:"data_dir"`
+	Log        Log        `yaml:"log"`
+	Kafka      Kafka      `yaml:"kafka"`
+	ClickHouse ClickHouse `yaml:"clickhouse"`
+	Ingest     Ingest     `yaml:"ingest"`
+	Processor  Processor  `yaml:"processor"`
+	Query      Query      `yaml:"query"`
+	Sources    []Source   `yaml:"sources"`
+}
+
+// Log configures the structured logger.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+// Kafka configures the log. An empty Brokers list starts the embedded
+// broker under data_dir.
+type Kafka struct {
+	Brokers           []string      `yaml:"brokers"`
+	RawTopic          string        `yaml:"raw_topic"`
+	VerifiedTopic     string        `yaml:"verified_topic"`
+	DeadLetterTopic   string        `yaml:"dead_letter_topic"`
+	Partitions        int           `yaml:"partitions"`
+	ReplicationFactor int           `yaml:"replication_factor"`
+	Retention         time.Duration `yaml:"retention"`
+	// AckTimeout bounds how long ingest waits for Kafka before answering
+	// 503 + Retry-After.
+	AckTimeout time.Duration `yaml:"ack_timeout"`
+	// ConsumerGroup prefixes the processor's consumer group ids.
+	ConsumerGroup string `yaml:"consumer_group"`
+	// SyncWrites makes the embedded broker fsync every produce before
+	// acknowledging it; off, an acknowledged record survives a process crash
+	// (kill -9) but not a power loss.
+	SyncWrites bool `yaml:"sync_writes"`
+}
+
+// ClickHouse configures storage. An empty DSN opens embedded chDB under
+// data_dir.
+type ClickHouse struct {
+	DSN      string `yaml:"dsn"`
+	Database string `yaml:"database"` // embedded engine only; a DSN names its own database
+	// Retention is how long rows are kept (TTL); 0 keeps them forever.
+	Retention time.Duration `yaml:"retention"`
+}
+
+// Ingest configures the webhook listener.
+type Ingest struct {
+	Listen                string        `yaml:"listen"`
+	PublicBaseURL         string        `yaml:"public_base_url"`
+	TrustForwardedHeaders bool          `yaml:"trust_forwarded_headers"`
+	MaxBodyBytes          int64         `yaml:"max_body_bytes"`
+	Audit                 AuditLimit    `yaml:"audit"`
+	ShutdownTimeout       time.Duration `yaml:"shutdown_timeout"`
+}
+
+// AuditLimit rate-limits the audit records of rejections, per source and
+// per remote address, so a forged flood cannot amplify into Kafka.
+type AuditLimit struct {
+	RatePerSecond float64 `yaml:"rate_per_second"`
+	Burst         int     `yaml:"burst"`
+	// BodyPrefixBytes bounds the body kept in the audit record of a request
+	// rejected before its body was accepted (404, 405, 413).
+	BodyPrefixBytes int `yaml:"body_prefix_bytes"`
+}
+
+// Processor configures the consumers that fill ClickHouse.
+type Processor struct {
+	BatchSize     int           `yaml:"batch_size"`
+	FlushInterval time.Duration `yaml:"flush_interval"`
+}
+
+// Query configures the query API.
+type Query struct {
+	Listen string  `yaml:"listen"`
+	Tokens []Token `yaml:"tokens"`
+}
+
+// Token is one API bearer token and the tenants it may see.
+type Token struct {
+	Name        string   `yaml:"name"`
+	Token       Secret   `yaml:"token"`
+	TokenSHA256 string   `yaml:"token_sha256"`
+	Tenants     []string `yaml:"tenants"`
+}
+
+// Digest returns the SHA-256 of the token, from whichever form was given.
+func (t Token) Digest() ([]byte, error) {
+	if t.TokenSHA256 != "" {
+		return hex.DecodeString(t.TokenSHA256)
+	}
+	sum := sha256.Sum256([]byte(t.Token))
+	return sum[:], nil
+}
+
+// Source is one webhook endpoint, /hooks/{id}.
+type Source struct {
+	ID        string `yaml:"id"`
+	Provider  string `yaml:"provider"`
+	Tenant    string `yaml:"tenant"`
+	PublicURL string `yaml:"public_url"`
+	// Settings is the mapping under the provider's own key (for example
+	// "signalwire:"); the provider package decodes it.
+	Settings yaml.Node `yaml:"-"`
+	// SettingsPath is the YAML path of Settings, for error messages.
+	SettingsPath string `yaml:"-"`
+}
+
+// Secret is a string that never prints.
+type Secret string
+
+func (Secret) String() string          { return "[redacted]" }
+func (Secret) LogValue() slog.Value    { return slog.StringValue("[redacted]") }
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
+
+// Defaults returns the configuration used for every key the file omits.
+func Defaults() Config {
+	return Config{
+		DataDir: "./hookledger-data",
+		Log:     Log{Level: "info", Format: "text"},
+		Kafka: Kafka{
+			RawTopic:          "hookledger.raw",
+			VerifiedTopic:     "hookledger.verified",
+			DeadLetterTopic:   "hookledger.dead",
+			Partitions:        6,
+			ReplicationFactor: 1,
+			Retention:         7 * 24 * time.Hour,
+			AckTimeout:        5 * time.Second,
+			ConsumerGroup:     "hookledger",
+			SyncWrites:        true,
+		},
+		ClickHouse: ClickHouse{Database: "hookledger", Retention: 0},
+		Ingest: Ingest{
+			Listen:          "127.0.0.1:8080",
+			MaxBodyBytes:    1 << 20,
+			Audit:           AuditLimit{RatePerSecond: 50, Burst: 500, BodyPrefixBytes: 4096},
+			ShutdownTimeout: 20 * time.Second,
+		},
+		Processor: Processor{BatchSize: 1000, FlushInterval: 200 * time.Millisecond},
+		Query:     Query{Listen: "127.0.0.1:8081"},
+	}
+}
+
+var sourceIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// FieldError is a validation failure naming the offending field by its YAML
+// path (for example "sources[1].tenant").
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
+// Validate checks everything that does not depend on a provider package;
+// provider blocks are validated by the providers when sources are built.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, fieldErr("data_dir", "must not be empty"))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fieldErr("log.level", "must be debug, info, warn or error, got %q", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		errs = append(errs, fieldErr("log.format", "must be text or json, got %q", c.Log.Format))
+	}
+	for i, b := range c.Kafka.Brokers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			errs = append(errs, fieldErr(fmt.Sprintf("kafka.brokers[%d]", i), "must be host:port: %v", err))
+		}
+	}
+	topics := map[string]string{}
+	for field, topic := range map[string]string{
+		"kafka.raw_topic": c.Kafka.RawTopic, "kafka.verified_topic": c.Kafka.VerifiedTopic,
+		"kafka.dead_letter_topic": c.Kafka.DeadLetterTopic,
+	} {
+		if topic == "" {
+			errs = append(errs, fieldErr(field, "must not be empty"))
+			continue
+		}
+		if other, dup := topics[topic]; dup {
+			errs = append(errs, fieldErr(field, "same topic as %s", other))
+		}
+		topics[topic] = field
+	}
+	if c.Kafka.Partitions < 1 {
+		errs = append(errs, fieldErr("kafka.partitions", "must be at least 1"))
+	}
+	if c.Kafka.ReplicationFactor < 1 {
+		errs = append(errs, fieldErr("kafka.replication_factor", "must be at least 1"))
+	}
+	if c.Kafka.AckTimeout <= 0 {
+		errs = append(errs, fieldErr("kafka.ack_timeout", "must be positive"))
+	}
+	if c.Kafka.ConsumerGroup == "" {
+		errs = append(errs, fieldErr("kafka.consumer_group", "must not be empty"))
+	}
+	if c.ClickHouse.DSN != "" {
+		if u, err := url.Parse(c.ClickHouse.DSN); err != nil || u.Scheme == "" {
+			errs = append(errs, fieldErr("clickhouse.dsn", "must be a URL such as clickhouse://user:pass@host:9000/db"))
+		}
+	}
+	if !identPattern.MatchString(c.ClickHouse.Database) {
+		errs = append(errs, fieldErr("clickhouse.database", "must be a plain identifier, got %q", c.ClickHouse.Database))
+	}
+	if c.ClickHouse.Retention < 0 {
+		errs = append(errs, fieldErr("clickhouse.retention", "must not be negative"))
+	}
+	errs = append(errs, validateListen("ingest.listen", c.Ingest.Listen), validateListen("query.listen", c.Query.Listen))
+	if c.Ingest.PublicBaseURL != "" {
+		errs = append(errs, validateBaseURL("ingest.public_base_url", c.Ingest.PublicBaseURL))
+	}
+	if c.Ingest.MaxBodyBytes < 1 {
+		errs = append(errs, fieldErr("ingest.max_body_bytes", "must be at least 1"))
+	}
+	if c.Ingest.Audit.RatePerSecond < 0 || c.Ingest.Audit.Burst < 0 {
+		errs = append(errs, fieldErr("ingest.audit", "rate_per_second and burst must not be negative"))
+	}
+	if c.Processor.BatchSize < 1 {
+		errs = append(errs, fieldErr("processor.batch_size", "must be at least 1"))
+	}
+	if c.Processor.FlushInterval <= 0 {
+		errs = append(errs, fieldErr("processor.flush_interval", "must be positive"))
+	}
+	errs = append(errs, c.validateTokens()...)
+	errs = append(errs, c.validateSources()...)
+	return errors.Join(errs...)
+}
+
+var identPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+func validateListen(field, addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fieldErr(field, "must be host:port: %v", err)
+	}
+	return nil
+}
+
+func validateBaseURL(field, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fieldErr(field, "must be an absolute http(s) URL, got %q", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fieldErr(field, "must not have a query or fragment")
+	}
+	return nil
+}
+
+func (c *Config) validateTokens() []error {
+	var errs []error
+	names := map[string]bool{}
+	for i, t := range c.Query.Tokens {
+		field := fmt.Sprintf("query.tokens[%d]", i)
+		if t.Name == "" {
+			errs = append(errs, fieldErr(field+".name", "must not be empty"))
+		} else if names[t.Name] {
+			errs = append(errs, fieldErr(field+".name", "duplicate token name %q", t.Name))
+		}
+		names[t.Name] = true
+		switch {
+		case t.Token == "" && t.TokenSHA256 == "":
+			errs = append(errs, fieldErr(field, "needs token or token_sha256"))
+		case t.Token != "" && t.TokenSHA256 != "":
+			errs = append(errs, fieldErr(field, "give token or token_sha256, not both"))
+		case t.TokenSHA256 != "":
+			if b, err := hex.DecodeString(t.TokenSHA256); err != nil || len(b) != sha256.Size {
+				errs = append(errs, fieldErr(field+".token_sha256", "must be 64 hex digits"))
+			}
+		}
+		if len(t.Tenants) == 0 {
+			errs = append(errs, fieldErr(field+".tenants", "must list tenants or \"*\""))
+		}
+	}
+	return errs
+}
+
+func (c *Config) validateSources() []error {
+	var errs []error
+	ids := map[string]bool{}
+	for i, s := range c.Sources {
+		field := fmt.Sprintf("sources[%d]", i)
+		if !sourceIDPattern.MatchString(s.ID) {
+			errs = append(errs, fieldErr(field+".id", "must be 1-64 letters, digits, '.', '_' or '-', got %q", s.ID))
+		} else if ids[s.ID] {
+			errs = append(errs, fieldErr(field+".id", "duplicate source id %q", s.ID))
+		}
+		ids[s.ID] = true
+		if s.Provider == "" {
+			errs = append(errs, fieldErr(field+".provider", "must not be empty"))
+		}
+		if s.Tenant == "" {
+			errs = append(errs, fieldErr(field+".tenant", "must not be empty"))
+		}
+		if s.PublicURL != "" {
+			if err := validateBaseURL(field+".public_url", s.PublicURL); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if s.Provider != "" && s.Settings.Kind == 0 {
+			errs = append(errs, fieldErr(field+"."+s.Provider, "missing the %s settings block", s.Provider))
+		}
+	}
+	return errs
+}
+
+// Redacted is a copy of c safe to log: every secret replaced.
+func (c Config) Redacted() Config {
+	c.ClickHouse.DSN = redactDSN(c.ClickHouse.DSN)
+	tokens := make([]Token, len(c.Query.Tokens))
+	for i, t := range c.Query.Tokens {
+		t.Token = ""
+		tokens[i] = t
+	}
+	c.Query.Tokens = tokens
+	srcs := make([]Source, len(c.Sources))
+	for i, s := range c.Sources {
+		s.Settings = yaml.Node{}
+		srcs[i] = s
+	}
+	c.Sources = srcs
+	return c
+}
+
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "redacted")
+	}
+	return u.String()
+}
+
+// SourceByID is a convenience for tests and commands.
+func (c *Config) SourceByID(id string) (Source, bool) {
+	for _, s := range c.Sources {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return Source{}, false
+}

@@ -1,0 +1,106 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+const sample = `
+data_dir: /var/lib/hookledger
+kafka:
+  brokers: [k1:9092]
+query:
+  tokens:
+    - name: ops
+      token: ${OPS_TOKEN}
+      tenants: ["*"]
+sources:
+  - id: sw-main
+    provider: signalwire
+    tenant: acme
+    signalwire:
+      signing_keys: ["${SW_KEY}"]
+  - id: vonage-main
+    provider: vonage
+    tenant: acme
+    vonage:
+      signature_secrets: ["s1"]
+      max_age: 90s
+`
+
+func TestParseAppliesDefaultsFileSecretsAndEnv(t *testing.T) {
+	cfg, err := Parse([]byte(sample), env(map[string]string{
+		"OPS_TOKEN":                     "tok",
+		"SW_KEY":                        "PSKabc",
+		"HOOKLEDGER_CLICKHOUSE_DSN":     "clickhouse://u:p@ch:9000/hl",
+		"HOOKLEDGER_INGEST_LISTEN":      "0.0.0.0:9090",
+		"HOOKLEDGER_KAFKA_BROKERS":      "a:1, b:2",
+		"HOOKLEDGER_SOURCES_1_VONAGE_MAX_AGE": "2m",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DataDir != "/var/lib/hookledger" || cfg.Kafka.RawTopic != "hookledger.raw" {
+		t.Errorf("file or defaults lost: %+v", cfg)
+	}
+	if cfg.ClickHouse.DSN != "clickhouse://u:p@ch:9000/hl" || cfg.Ingest.Listen != "0.0.0.0:9090" {
+		t.Errorf("env overrides not applied: dsn=%q listen=%q", cfg.ClickHouse.DSN, cfg.Ingest.Listen)
+	}
+	if strings.Join(cfg.Kafka.Brokers, ",") != "a:1,b:2" {
+		t.Errorf("brokers = %v", cfg.Kafka.Brokers)
+	}
+	if cfg.Query.Tokens[0].Token != "tok" {
+		t.Errorf("secret not expanded")
+	}
+	var sw struct {
+		SigningKeys []string `yaml:"signing_keys"`
+	}
+	if err := cfg.Sources[0].DecodeSettings(&sw); err != nil || sw.SigningKeys[0] != "PSKabc" {
+		t.Errorf("signalwire block: %v %v", sw, err)
+	}
+	vonage := struct {
+		SignatureSecrets []string      `yaml:"signature_secrets"`
+		MaxAge           time.Duration `yaml:"max_age"`
+	}{MaxAge: 5 * time.Minute}
+	if err := cfg.Sources[1].DecodeSettings(&vonage); err != nil || vonage.MaxAge != 2*time.Minute {
+		t.Errorf("vonage block: %+v %v", vonage, err)
+	}
+	if strings.Contains(cfg.Redacted().ClickHouse.DSN, ":p@") {
+		t.Errorf("redacted DSN leaks password: %s", cfg.Redacted().ClickHouse.DSN)
+	}
+}
+
+func TestParseRejectsWithFieldNames(t *testing.T) {
+	for name, tc := range map[string]struct{ doc, field string }{
+		"missing env":      {"query:\n  tokens: [{name: a, token: '${NOPE}', tenants: ['*']}]", "query.tokens[0].token"},
+		"bad listen":       {"ingest:\n  listen: nope", "ingest.listen"},
+		"dup source":       {"sources:\n- {id: a, provider: signalwire, tenant: t, signalwire: {}}\n- {id: a, provider: signalwire, tenant: t, signalwire: {}}", "sources[1].id"},
+		"no tenant":        {"sources:\n- {id: a, provider: signalwire, signalwire: {}}", "sources[0].tenant"},
+		"no block":         {"sources:\n- {id: a, provider: signalwire, tenant: t}", "sources[0].signalwire"},
+		"bad base url":     {"ingest:\n  public_base_url: ftp://x", "ingest.public_base_url"},
+		"token both forms": {"query:\n  tokens: [{name: a, token: x, token_sha256: '00', tenants: ['*']}]", "query.tokens[0]"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.doc), env(nil))
+			var fe *FieldError
+			if !errors.As(err, &fe) || !strings.Contains(err.Error(), tc.field+":") {
+				t.Fatalf("error %v does not name %s", err, tc.field)
+			}
+		})
+	}
+}
+
+func TestParseRejectsUnknownKeys(t *testing.T) {
+	if _, err := Parse([]byte("ingest:\n  max_body_byte: 3\n"), env(nil)); err == nil || !strings.Contains(err.Error(), "max_body_byte") {
+		t.Fatalf("typo accepted: %v", err)
+	}
+	if _, err := Parse([]byte("sources:\n- {id: a, provider: vonage, tenant: t, signalwire: {}}"), env(nil)); err == nil {
+		t.Fatal("provider block under the wrong name accepted")
+	}
+}

@@ -1,0 +1,122 @@
+package provider
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Request is one callback as a verifier sees it.
+//
+// Invariant: Body is the raw body byte-exact; URL is the URL the provider
+// signed, rebuilt from the raw query string exactly as received (SPEC §4).
+type Request struct {
+	Method string
+	Proto  string // as received, e.g. "HTTP/1.1"
+	URL    string // absolute: scheme://host[:port]/path[?rawquery]
+	// AltURLs are other plausible URLs the provider may have signed (other
+	// scheme, host, port, forwarded headers, path prefix). Verifiers never
+	// accept a request because of them; they only use them to explain a
+	// failure ("would have verified with ...").
+	AltURLs    []string
+	Header     http.Header
+	Body       []byte
+	ReceivedAt time.Time
+}
+
+// RawQuery returns the raw query of the signed URL (without '?').
+func (r *Request) RawQuery() string {
+	if i := strings.IndexByte(r.URL, '?'); i >= 0 {
+		return r.URL[i+1:]
+	}
+	return ""
+}
+
+// IsForm reports whether the body is application/x-www-form-urlencoded.
+func (r *Request) IsForm() bool {
+	return mediaType(r.Header.Get("Content-Type")) == "application/x-www-form-urlencoded"
+}
+
+// IsJSON reports whether the body is JSON, by content type or, when the
+// content type is missing, by its first non-space byte.
+func (r *Request) IsJSON() bool {
+	mt := mediaType(r.Header.Get("Content-Type"))
+	if mt == "application/json" || strings.HasSuffix(mt, "+json") {
+		return true
+	}
+	if mt != "" {
+		return false
+	}
+	for _, b := range r.Body {
+		switch b {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '[':
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+func mediaType(contentType string) string {
+	if contentType == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return strings.ToLower(strings.TrimSpace(strings.Split(contentType, ";")[0]))
+	}
+	return mt
+}
+
+// Param is one name=value pair in received order.
+type Param struct{ Name, Value string }
+
+// ParseParams decodes an urlencoded string into its pairs in received order
+// (url.ParseQuery loses the order, which some signatures depend on).
+func ParseParams(encoded string) ([]Param, error) {
+	var out []Param
+	for encoded != "" {
+		var pair string
+		pair, encoded, _ = strings.Cut(encoded, "&")
+		if pair == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		n, err := url.QueryUnescape(name)
+		if err != nil {
+			return nil, err
+		}
+		v, err := url.QueryUnescape(value)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Param{Name: n, Value: v})
+	}
+	return out, nil
+}
+
+// PayloadParams returns the callback payload as parameters for a GET (its
+// query) or a form POST (its body), in received order. For other bodies it
+// returns nil, nil.
+func (r *Request) PayloadParams() ([]Param, error) {
+	if r.Method == http.MethodGet {
+		return ParseParams(r.RawQuery())
+	}
+	if r.IsForm() {
+		return ParseParams(string(r.Body))
+	}
+	return nil, nil
+}
+
+// SecretFingerprint names a shared secret in records and logs without
+// revealing it: "sha256:" and the first 12 hex digits of its SHA-256.
+func SecretFingerprint(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return "sha256:" + hex.EncodeToString(sum[:])[:12]
+}

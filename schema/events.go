@@ -1,0 +1,84 @@
+package schema
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// The rows below are what the processor derives from one verified Record.
+// Their DedupKey is deterministic per provider event (SPEC §7): a provider
+// retry, a Kafka redelivery or a replay all produce the same key, and the
+// ReplacingMergeTree tables keep one row per key.
+
+// MessageEvent is one status report about an outbound message.
+type MessageEvent struct {
+	DedupKey       string    `json:"dedup_key" ch:"dedup_key"`
+	EventID        uuid.UUID `json:"event_id" ch:"event_id"`
+	Tenant         string    `json:"tenant" ch:"tenant"`
+	Source         string    `json:"source" ch:"source"`
+	Provider       string    `json:"provider" ch:"provider"`
+	MessageID      string    `json:"message_id" ch:"message_id"`
+	Status         string    `json:"status" ch:"status"`
+	StatusRank     uint8     `json:"status_rank" ch:"status_rank"`
+	ProviderStatus string    `json:"provider_status" ch:"provider_status"`
+	OccurredAt     time.Time `json:"occurred_at" ch:"occurred_at"`
+	ReceivedAt     time.Time `json:"received_at" ch:"received_at"`
+	To             string    `json:"to" ch:"to"`
+	From           string    `json:"from" ch:"from"`
+	ErrorCode      string    `json:"error_code" ch:"error_code"`
+	ErrorDetail    string    `json:"error_detail" ch:"error_detail"`
+}
+
+// Reply is one inbound message (a reply to, or independent of, an outbound
+// message).
+type Reply struct {
+	DedupKey   string    `json:"dedup_key" ch:"dedup_key"`
+	EventID    uuid.UUID `json:"event_id" ch:"event_id"`
+	Tenant     string    `json:"tenant" ch:"tenant"`
+	Source     string    `json:"source" ch:"source"`
+	Provider   string    `json:"provider" ch:"provider"`
+	ReplyID    string    `json:"reply_id" ch:"reply_id"`
+	MessageID  string    `json:"message_id" ch:"message_id"` // the message it answers, when the provider says
+	From       string    `json:"from" ch:"from"`
+	To         string    `json:"to" ch:"to"`
+	Text       string    `json:"text" ch:"text"`
+	OccurredAt time.Time `json:"occurred_at" ch:"occurred_at"`
+	ReceivedAt time.Time `json:"received_at" ch:"received_at"`
+}
+
+// CallEvent is one event in a call's timeline. Status is empty for events
+// that do not change the call's status (recordings, input, transfers,
+// answering-machine detection); ProviderStatus then names the event kind.
+type CallEvent struct {
+	DedupKey        string    `json:"dedup_key" ch:"dedup_key"`
+	EventID         uuid.UUID `json:"event_id" ch:"event_id"`
+	Tenant          string    `json:"tenant" ch:"tenant"`
+	Source          string    `json:"source" ch:"source"`
+	Provider        string    `json:"provider" ch:"provider"`
+	CallID          string    `json:"call_id" ch:"call_id"`
+	ConversationID  string    `json:"conversation_id" ch:"conversation_id"`
+	Status          string    `json:"status" ch:"status"`
+	StatusRank      uint8     `json:"status_rank" ch:"status_rank"`
+	ProviderStatus  string    `json:"provider_status" ch:"provider_status"`
+	OccurredAt      time.Time `json:"occurred_at" ch:"occurred_at"`
+	ReceivedAt      time.Time `json:"received_at" ch:"received_at"`
+	To              string    `json:"to" ch:"to"`
+	From            string    `json:"from" ch:"from"`
+	Direction       string    `json:"direction" ch:"direction"`
+	DurationSeconds uint32    `json:"duration_seconds" ch:"duration_seconds"`
+	Detail          string    `json:"detail" ch:"detail"`
+}
+
+// Normalised is everything one verified record turned into. A record may
+// legitimately produce nothing (an event kind hookledger does not track).
+type Normalised struct {
+	Messages []MessageEvent
+	Replies  []Reply
+	Calls    []CallEvent
+}
+
+// Empty reports whether n holds no rows.
+func (n Normalised) Empty() bool {
+	return len(n.Messages) == 0 && len(n.Replies) == 0 && len(n.Calls) == 0
+}

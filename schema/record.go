@@ -1,0 +1,75 @@
+package schema
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// RecordVersion is the version of the Kafka record envelope this build
+// writes. Readers accept every version up to and including it.
+const RecordVersion = 1
+
+// RecordContentType is the Kafka header "content-type" of every record, so
+// tooling can tell the envelope version without decoding the value.
+const RecordContentType = "application/vnd.hookledger.record.v1+json"
+
+// Record is one HTTP request received by ingest, exactly as it arrived, plus
+// what ingest decided about it. The same Record (same ID) is written to the
+// raw topic for every request and to the verified topic when accepted.
+//
+// Invariant: Body holds the request body byte-exact (it is never
+// re-serialised); for a rejection whose body was over the limit it holds a
+// bounded prefix and BodyTruncated is true.
+type Record struct {
+	Version    int         `json:"v"`
+	ID         uuid.UUID   `json:"id"` // UUIDv7 assigned at ingest
+	ReceivedAt time.Time   `json:"received_at"`
+	Source     string      `json:"source"`
+	Provider   string      `json:"provider"`
+	Tenant     string      `json:"tenant"`
+	Method     string      `json:"method"`
+	URL        string      `json:"url"` // the URL the provider signed, as reconstructed by ingest
+	RemoteAddr string      `json:"remote_addr"`
+	Headers    http.Header `json:"headers"`
+	Verdict    Verdict     `json:"verdict"`
+	Reason     Reason      `json:"reason,omitempty"`
+	// Detail is the operator diagnosis of a rejection (URL variants tried,
+	// near misses). It never reaches the HTTP answer.
+	Detail        string `json:"detail,omitempty"`
+	KeyID         string `json:"key_id,omitempty"` // which configured key verified an accepted record
+	Body          []byte `json:"body"`
+	BodyBytes     int    `json:"body_bytes"` // size of the body as received, even when Body is a prefix
+	BodyTruncated bool   `json:"body_truncated,omitempty"`
+}
+
+// ErrRecordVersion is returned for records written by a newer hookledger.
+var ErrRecordVersion = errors.New("schema: unsupported record version")
+
+// MarshalRecord encodes r as a Kafka record value.
+func MarshalRecord(r *Record) ([]byte, error) {
+	if r.Version == 0 {
+		r.Version = RecordVersion
+	}
+	return json.Marshal(r)
+}
+
+// UnmarshalRecord decodes a Kafka record value written by any supported
+// envelope version.
+func UnmarshalRecord(value []byte) (*Record, error) {
+	var r Record
+	if err := json.Unmarshal(value, &r); err != nil {
+		return nil, fmt.Errorf("schema: decode record: %w", err)
+	}
+	if r.Version < 1 || r.Version > RecordVersion {
+		return nil, fmt.Errorf("%w: %d", ErrRecordVersion, r.Version)
+	}
+	if r.ID == uuid.Nil {
+		return nil, errors.New("schema: record has no id")
+	}
+	return &r, nil
+}
