@@ -1,0 +1,179 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Scope limits reads to the tenants an API token may see.
+type Scope struct {
+	All     bool     // every tenant ("*")
+	Tenants []string // when !All
+}
+
+func (sc Scope) condition() string {
+	if sc.All {
+		return "1"
+	}
+	if len(sc.Tenants) == 0 {
+		return "0"
+	}
+	return "tenant IN " + quoteList(sc.Tenants)
+}
+
+// MessageEvent is one logical event in a message's history (SPEC §9).
+type MessageEvent struct {
+	EventID        string    `json:"event_id"`
+	Status         string    `json:"status"`
+	ProviderStatus string    `json:"provider_status"`
+	OccurredAt     time.Time `json:"occurred_at"`
+	ReceivedAt     time.Time `json:"received_at"`
+	ErrorCode      string    `json:"error_code"`
+	ErrorDetail    string    `json:"error_detail"`
+}
+
+// Message is a message's current state and, for single reads, its history.
+type Message struct {
+	MessageID string         `json:"message_id"`
+	Provider  string         `json:"provider"`
+	Tenant    string         `json:"tenant"`
+	Source    string         `json:"source"`
+	Status    string         `json:"status"`
+	StatusAt  time.Time      `json:"status_at"`
+	To        string         `json:"to"`
+	From      string         `json:"from"`
+	ErrorCode string         `json:"error_code"`
+	Events    []MessageEvent `json:"events,omitempty"`
+}
+
+type messageEventRow struct {
+	EventID        string    `json:"event_id"`
+	Tenant         string    `json:"tenant"`
+	Source         string    `json:"source"`
+	Provider       string    `json:"provider"`
+	MessageID      string    `json:"message_id"`
+	Status         string    `json:"status"`
+	StatusRank     uint8     `json:"status_rank"`
+	ProviderStatus string    `json:"provider_status"`
+	OccurredAt     time.Time `json:"occurred_at"`
+	ReceivedAt     time.Time `json:"received_at"`
+	To             string    `json:"to"`
+	From           string    `json:"from"`
+	ErrorCode      string    `json:"error_code"`
+	ErrorDetail    string    `json:"error_detail"`
+}
+
+// ranksAbove reports whether a is a better "current status" than b: higher
+// rank, then later provider time, then later receive time (SPEC §7).
+func ranksAbove(aRank uint8, aOcc, aRecv time.Time, bRank uint8, bOcc, bRecv time.Time) bool {
+	if aRank != bRank {
+		return aRank > bRank
+	}
+	if !aOcc.Equal(bOcc) {
+		return aOcc.After(bOcc)
+	}
+	return aRecv.After(bRecv)
+}
+
+// Messages returns message id's state per provider that knows it (more than
+// one means the id is ambiguous across providers), each with its events
+// oldest first. It returns ErrNotFound when the scope sees none.
+func (s *Store) Messages(ctx context.Context, scope Scope, id, provider string) ([]Message, error) {
+	w := where{scope.condition(), "message_id = " + quote(id)}
+	if provider != "" {
+		w.add("provider = " + quote(provider))
+	}
+	q := "SELECT event_id, tenant, source, provider, message_id, status, status_rank," +
+		" provider_status, occurred_at, received_at, `to`, `from`, error_code, error_detail FROM " +
+		s.table("message_events") + " FINAL" + w.String() + " ORDER BY provider, occurred_at, received_at, dedup_key"
+	byProvider := map[string]*Message{}
+	best := map[string]messageEventRow{}
+	var order []string
+	err := s.conn.Select(ctx, q, func(row []byte) error {
+		var r messageEventRow
+		if err := json.Unmarshal(row, &r); err != nil {
+			return err
+		}
+		m, ok := byProvider[r.Provider]
+		if !ok {
+			m = &Message{MessageID: r.MessageID, Provider: r.Provider}
+			byProvider[r.Provider] = m
+			order = append(order, r.Provider)
+		}
+		m.Events = append(m.Events, MessageEvent{
+			EventID: r.EventID, Status: r.Status, ProviderStatus: r.ProviderStatus,
+			OccurredAt: r.OccurredAt, ReceivedAt: r.ReceivedAt, ErrorCode: r.ErrorCode, ErrorDetail: r.ErrorDetail,
+		})
+		// Addresses and the source come from whichever event carries them;
+		// the latest received wins.
+		if r.To != "" {
+			m.To = r.To
+		}
+		if r.From != "" {
+			m.From = r.From
+		}
+		m.Tenant, m.Source = r.Tenant, r.Source
+		if b, seen := best[r.Provider]; !seen || ranksAbove(r.StatusRank, r.OccurredAt, r.ReceivedAt, b.StatusRank, b.OccurredAt, b.ReceivedAt) {
+			best[r.Provider] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: read message %q: %w", id, err)
+	}
+	if len(order) == 0 {
+		return nil, ErrNotFound
+	}
+	sort.Strings(order)
+	out := make([]Message, 0, len(order))
+	for _, p := range order {
+		m := byProvider[p]
+		b := best[p]
+		m.Status, m.StatusAt, m.ErrorCode = b.Status, b.OccurredAt, b.ErrorCode
+		out = append(out, *m)
+	}
+	return out, nil
+}
+
+// Callback is one stored raw request (SPEC §9 /v1/callbacks/{id}).
+type Callback struct {
+	EventID    string              `json:"event_id"`
+	ReceivedAt time.Time           `json:"received_at"`
+	Source     string              `json:"source"`
+	Provider   string              `json:"provider"`
+	Tenant     string              `json:"tenant"`
+	Verdict    string              `json:"verdict"`
+	Reason     string              `json:"reason"`
+	Detail     string              `json:"detail"`
+	KeyID      string              `json:"key_id"`
+	Method     string              `json:"method"`
+	URL        string              `json:"url"`
+	RemoteAddr string              `json:"remote_addr"`
+	Headers    map[string][]string `json:"headers"`
+	BodyBase64 string              `json:"body_base64"`
+	BodyBytes  uint32              `json:"body_bytes"`
+	Truncated  bool                `json:"body_truncated"`
+}
+
+// Callback returns the raw request with event id, either verdict.
+func (s *Store) Callback(ctx context.Context, scope Scope, eventID string) (*Callback, error) {
+	w := where{scope.condition(), "event_id = toUUIDOrZero(" + quote(eventID) + ")"}
+	q := "SELECT event_id, received_at, source, provider, tenant, verdict, reason, detail, key_id," +
+		" method, url, remote_addr, headers, body_base64, body_bytes, body_truncated AS truncated FROM " +
+		s.table("callbacks") + " FINAL" + w.String() + " LIMIT 1"
+	var found *Callback
+	err := s.conn.Select(ctx, q, func(row []byte) error {
+		found = new(Callback)
+		return json.Unmarshal(row, found)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: read callback %q: %w", eventID, err)
+	}
+	if found == nil {
+		return nil, ErrNotFound
+	}
+	return found, nil
+}
