@@ -54,6 +54,9 @@ type Kafka struct {
 	// acknowledging it; off, an acknowledged record survives a process crash
 	// (kill -9) but not a power loss.
 	SyncWrites bool `yaml:"sync_writes"`
+	// EmbeddedListen is where the embedded broker listens (port 0: any
+	// free port), so operators can point Kafka tools at it.
+	EmbeddedListen string `yaml:"embedded_listen"`
 }
 
 // ClickHouse configures storage. An empty DSN opens embedded chDB under
@@ -149,6 +152,7 @@ func Defaults() Config {
 			AckTimeout:        5 * time.Second,
 			ConsumerGroup:     "hookledger",
 			SyncWrites:        true,
+			EmbeddedListen:    "127.0.0.1:0",
 		},
 		ClickHouse: ClickHouse{Database: "hookledger", Retention: 0},
 		Ingest: Ingest{

@@ -1,0 +1,19 @@
+// Command hookledger receives signed SMS and voice provider callbacks,
+// verifies them, logs every request to Kafka and keeps a queryable history
+// in ClickHouse. See README.md.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hookledger/hookledger/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(cli.Execute(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}

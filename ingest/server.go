@@ -1,0 +1,261 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookledger/hookledger/internal/kafkalog"
+	"github.com/hookledger/hookledger/provider"
+	"github.com/hookledger/hookledger/schema"
+)
+
+// Publisher appends records to Kafka and returns once they are
+// acknowledged by all in-sync replicas.
+type Publisher interface {
+	Publish(ctx context.Context, msgs ...kafkalog.Message) error
+}
+
+// Options configure a Server.
+type Options struct {
+	RawTopic      string
+	VerifiedTopic string
+	MaxBodyBytes  int64
+	// AckTimeout bounds the wait for Kafka; past it the answer is 503 with
+	// Retry-After so the provider retries.
+	AckTimeout time.Duration
+	URLs       URLPolicy
+	// AuditRate and AuditBurst limit rejection audit records per source and
+	// per remote address; 0 disables the limit.
+	AuditRate  float64
+	AuditBurst int
+	// AuditBodyPrefix bounds the body kept for requests rejected before
+	// their body was accepted (404, 405, 413).
+	AuditBodyPrefix int
+	Logger          *slog.Logger
+	Metrics         prometheus.Registerer
+	Now             func() time.Time
+}
+
+// Server handles /hooks/{source_id}[/{anything}].
+type Server struct {
+	o       Options
+	pub     Publisher
+	sources atomic.Pointer[Sources]
+	audit   *auditor
+	metrics *metrics
+}
+
+// New builds a Server; call Start before serving and Stop after.
+func New(o Options, pub Publisher, sources Sources) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Metrics == nil {
+		o.Metrics = prometheus.NewRegistry()
+	}
+	s := &Server{o: o, pub: pub, metrics: newMetrics(o.Metrics)}
+	s.sources.Store(&sources)
+	s.audit = newAuditor(s.publishRejection, o.AuditRate, o.AuditBurst, s.metrics, o.Logger)
+	return s
+}
+
+// SetSources swaps in a new source set (config reload). Requests already
+// being verified finish with the set they started with.
+func (s *Server) SetSources(src Sources) { s.sources.Store(&src) }
+
+// Register mounts the hook routes on e.
+func (s *Server) Register(e *echo.Echo) {
+	e.Any("/hooks/:source", s.handle)
+	e.Any("/hooks/:source/*", s.handle)
+}
+
+// Start starts the audit workers.
+func (s *Server) Start() { s.audit.start(2) }
+
+// Stop flushes queued audit records. Call it after the HTTP server has
+// drained, so no request can enqueue afterwards.
+func (s *Server) Stop() { s.audit.stop() }
+
+func (s *Server) handle(c echo.Context) error {
+	r := c.Request()
+	rec := &schema.Record{
+		Version: schema.RecordVersion, ID: newEventID(), ReceivedAt: s.o.Now().UTC(),
+		Source: c.Param("source"), Method: r.Method, RemoteAddr: s.remoteAddr(r),
+		Headers: r.Header.Clone(),
+	}
+	rec.Headers.Set("Host", r.Host)
+
+	src := (*s.sources.Load())[rec.Source]
+	if src == nil {
+		rec.URL, _ = s.o.URLs.SignedURL(r, &Source{ID: rec.Source})
+		return s.reject(c, rec, http.StatusNotFound, schema.ReasonUnknownSource, "no source with this id is configured", s.prefix(r))
+	}
+	rec.Provider, rec.Tenant = src.Provider.Name(), src.Tenant
+	signedURL, alternatives := s.o.URLs.SignedURL(r, src)
+	rec.URL = signedURL
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		return s.reject(c, rec, http.StatusMethodNotAllowed, schema.ReasonMethodNotAllowed, "method "+r.Method, s.prefix(r))
+	}
+	body, tooLarge, err := readBounded(r.Body, s.o.MaxBodyBytes)
+	if tooLarge {
+		detail := "body over max_body_bytes=" + strconv.FormatInt(s.o.MaxBodyBytes, 10)
+		return s.reject(c, rec, http.StatusRequestEntityTooLarge, schema.ReasonBodyTooLarge, detail, truncate(body, s.o.AuditBodyPrefix))
+	}
+	if err != nil {
+		return s.reject(c, rec, http.StatusBadRequest, schema.ReasonMalformed, "reading body: "+err.Error(), truncate(body, s.o.AuditBodyPrefix))
+	}
+	rec.Body, rec.BodyBytes = body, len(body)
+
+	verified, err := src.Verifier.Verify(r.Context(), &provider.Request{
+		Method: r.Method, Proto: r.Proto, URL: signedURL, AltURLs: alternatives,
+		Header: r.Header, Body: body, ReceivedAt: rec.ReceivedAt,
+	})
+	var rejection *provider.Rejection
+	switch {
+	case errors.As(err, &rejection):
+		return s.reject(c, rec, http.StatusUnauthorized, rejection.Reason, rejection.Detail, nil)
+	case err != nil:
+		// The verifier could not decide (its replay store failed): the
+		// provider must retry rather than be told the callback is forged.
+		s.o.Logger.Error("verification failed internally", "source", rec.Source, "event_id", rec.ID, "err", err)
+		return s.unavailable(c)
+	}
+	rec.Verdict, rec.KeyID = schema.VerdictAccepted, verified.KeyID
+	if err := s.publishAccepted(r.Context(), rec); err != nil {
+		s.o.Logger.Error("kafka did not acknowledge", "source", rec.Source, "event_id", rec.ID, "err", err)
+		return s.unavailable(c)
+	}
+	s.metrics.requests.WithLabelValues(rec.Source, string(schema.VerdictAccepted), "").Inc()
+	if ack, ok := src.Provider.(provider.Acknowledger); ok {
+		ct, b := ack.Ack(rec.ID.String())
+		return c.Blob(http.StatusOK, ct, b)
+	}
+	return c.JSON(http.StatusOK, map[string]string{"id": rec.ID.String()})
+}
+
+// publishAccepted writes rec to the raw and verified topics and waits for
+// both acknowledgements. The wait survives the client hanging up: the
+// record may already be in Kafka, and the outcome should be logged whole.
+func (s *Server) publishAccepted(ctx context.Context, rec *schema.Record) error {
+	value, err := schema.MarshalRecord(rec)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.AckTimeout)
+	defer cancel()
+	start := time.Now()
+	key := rec.ID[:]
+	headers := recordHeaders(rec)
+	err = s.pub.Publish(ctx,
+		kafkalog.Message{Topic: s.o.RawTopic, Key: key, Value: value, Headers: headers},
+		kafkalog.Message{Topic: s.o.VerifiedTopic, Key: key, Value: value, Headers: headers},
+	)
+	s.metrics.publish.Observe(time.Since(start).Seconds())
+	return err
+}
+
+func (s *Server) publishRejection(ctx context.Context, rec *schema.Record) error {
+	value, err := schema.MarshalRecord(rec)
+	if err != nil {
+		return err
+	}
+	return s.pub.Publish(ctx, kafkalog.Message{Topic: s.o.RawTopic, Key: rec.ID[:], Value: value, Headers: recordHeaders(rec)})
+}
+
+func recordHeaders(rec *schema.Record) map[string]string {
+	return map[string]string{"content-type": schema.RecordContentType, "hookledger-verdict": string(rec.Verdict)}
+}
+
+// reject answers a rejection at once and audits it asynchronously.
+func (s *Server) reject(c echo.Context, rec *schema.Record, status int, reason schema.Reason, detail string, body []byte) error {
+	rec.Verdict, rec.Reason, rec.Detail = schema.VerdictRejected, reason, detail
+	if body != nil || rec.Body == nil {
+		rec.Body = body
+		if rec.BodyBytes == 0 {
+			rec.BodyBytes = bodySize(c.Request(), len(body))
+		}
+		rec.BodyTruncated = rec.BodyBytes > len(body)
+	}
+	s.metrics.requests.WithLabelValues(metricSource(rec), string(schema.VerdictRejected), string(reason)).Inc()
+	host, _, err := net.SplitHostPort(rec.RemoteAddr)
+	if err != nil {
+		host = rec.RemoteAddr
+	}
+	s.audit.enqueue(rec, host)
+	return c.JSON(status, map[string]string{"error": string(reason)})
+}
+
+// metricSource keeps label cardinality bounded: unknown source ids come
+// from the request and must not become labels.
+func metricSource(rec *schema.Record) string {
+	if rec.Reason == schema.ReasonUnknownSource {
+		return "_unknown"
+	}
+	return rec.Source
+}
+
+func (s *Server) unavailable(c echo.Context) error {
+	s.metrics.unavailable.Inc()
+	c.Response().Header().Set("Retry-After", "5")
+	return c.JSON(http.StatusServiceUnavailable, map[string]string{"error": "temporarily unable to store the callback, retry later"})
+}
+
+// prefix reads at most AuditBodyPrefix bytes of a body that will not be
+// verified, for the audit record.
+func (s *Server) prefix(r *http.Request) []byte {
+	b, _ := io.ReadAll(io.LimitReader(r.Body, int64(s.o.AuditBodyPrefix)))
+	return b
+}
+
+func (s *Server) remoteAddr(r *http.Request) string {
+	if s.o.URLs.TrustForwardedHeaders {
+		if v := firstValue(r.Header.Get("X-Forwarded-For")); v != "" {
+			return v
+		}
+	}
+	return r.RemoteAddr
+}
+
+// readBounded reads the whole body if it is at most max bytes. When it is
+// larger it returns the first max bytes and tooLarge; the rest is not read.
+func readBounded(body io.Reader, max int64) (b []byte, tooLarge bool, err error) {
+	b, err = io.ReadAll(io.LimitReader(body, max+1))
+	if int64(len(b)) > max {
+		return b[:max], true, nil
+	}
+	return b, false, err
+}
+
+func truncate(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// bodySize is the declared size of a body only partly read.
+func bodySize(r *http.Request, read int) int {
+	if r.ContentLength > int64(read) {
+		return int(r.ContentLength)
+	}
+	return read
+}
+
+func newEventID() uuid.UUID {
+	// NewV7 fails only if the system random source does.
+	return uuid.Must(uuid.NewV7())
+}

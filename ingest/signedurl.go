@@ -1,0 +1,131 @@
+package ingest
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// URLPolicy is how ingest rebuilds the URL a provider signed (SPEC §4).
+type URLPolicy struct {
+	// PublicBaseURL is scheme://host[:port][/prefix] providers call; "" means
+	// use the request's own scheme and host.
+	PublicBaseURL string
+	// TrustForwardedHeaders uses X-Forwarded-Proto/Host (first value) for
+	// the request's scheme and host. Only safe behind a proxy that sets them.
+	TrustForwardedHeaders bool
+}
+
+// hookRequest is the parts of a request URL ingest works with, raw.
+type hookRequest struct {
+	rawPath  string // path as received, never decoded
+	suffix   string // raw path after /hooks/{id}, with its leading "/", or ""
+	rawQuery string // query as received, never decoded
+}
+
+func splitRequestURI(r *http.Request, sourceID string) hookRequest {
+	uri := r.RequestURI
+	if uri == "" || !strings.HasPrefix(uri, "/") { // absolute-form request line, or a test request
+		uri = r.URL.RequestURI()
+	}
+	path, query, _ := strings.Cut(uri, "?")
+	h := hookRequest{rawPath: path, rawQuery: query}
+	prefix := "/hooks/" + sourceID
+	if strings.HasPrefix(path, prefix) {
+		h.suffix = path[len(prefix):]
+	} else if i := strings.Index(path, "/hooks/"); i >= 0 {
+		// The id was percent-encoded in the raw path; keep the raw remainder.
+		rest := path[i+len("/hooks/"):]
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			h.suffix = rest[j:]
+		}
+	}
+	return h
+}
+
+func withQuery(u, rawQuery string) string {
+	if rawQuery == "" {
+		return u
+	}
+	return u + "?" + rawQuery
+}
+
+// SignedURL returns the URL the provider signed for r, and other plausible
+// URLs for diagnosing a signature that does not verify.
+func (p URLPolicy) SignedURL(r *http.Request, src *Source) (signed string, alternatives []string) {
+	h := splitRequestURI(r, src.ID)
+	own := requestOrigin(r, p.TrustForwardedHeaders)
+	switch {
+	case src.PublicURL != "":
+		signed = withQuery(src.PublicURL+h.suffix, h.rawQuery)
+	case p.PublicBaseURL != "":
+		signed = withQuery(strings.TrimSuffix(p.PublicBaseURL, "/")+h.rawPath, h.rawQuery)
+	default:
+		signed = withQuery(own+h.rawPath, h.rawQuery)
+	}
+	return signed, p.alternatives(r, src, h, signed)
+}
+
+// requestOrigin is scheme://host of the request itself.
+func requestOrigin(r *http.Request, trustForwarded bool) string {
+	scheme, host := "http", r.Host
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if trustForwarded {
+		if v := firstValue(r.Header.Get("X-Forwarded-Proto")); v != "" {
+			scheme = strings.ToLower(v)
+		}
+		if v := firstValue(r.Header.Get("X-Forwarded-Host")); v != "" {
+			host = v
+		}
+	}
+	return scheme + "://" + host
+}
+
+func firstValue(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	return strings.TrimSpace(first)
+}
+
+// alternatives lists URLs a misconfigured deployment would have the
+// provider sign instead: the request's own origin with and without
+// forwarded headers, the other scheme, a path prefix a proxy added or
+// stripped, and the configured public URLs not in use. They are only ever
+// used to explain a failure.
+func (p URLPolicy) alternatives(r *http.Request, src *Source, h hookRequest, signed string) []string {
+	seen := map[string]bool{signed: true}
+	var out []string
+	add := func(u string) {
+		if !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	origins := []string{requestOrigin(r, false), requestOrigin(r, true)}
+	if pu, err := url.Parse(signed); err == nil && pu.Host != "" {
+		origins = append(origins, pu.Scheme+"://"+pu.Host)
+	}
+	paths := []string{h.rawPath}
+	if prefix := r.Header.Get("X-Forwarded-Prefix"); prefix != "" {
+		paths = append(paths, strings.TrimSuffix(firstValue(prefix), "/")+h.rawPath)
+	}
+	if p.PublicBaseURL != "" {
+		if bu, err := url.Parse(p.PublicBaseURL); err == nil && bu.Path != "" && bu.Path != "/" {
+			paths = append(paths, strings.TrimSuffix(bu.Path, "/")+h.rawPath)
+		}
+		add(withQuery(strings.TrimSuffix(p.PublicBaseURL, "/")+h.rawPath, h.rawQuery))
+	}
+	if src.PublicURL != "" {
+		add(withQuery(src.PublicURL+h.suffix, h.rawQuery))
+	}
+	for _, o := range origins {
+		for _, scheme := range []string{"https", "http"} {
+			_, hostPart, _ := strings.Cut(o, "://")
+			for _, path := range paths {
+				add(withQuery(scheme+"://"+hostPart+path, h.rawQuery))
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,315 @@
+// Package app builds hookledger's tiers from a config and runs them until
+// the context ends, then shuts them down in the order that loses nothing:
+// stop accepting, drain in-flight requests, flush the producer, let the
+// consumers commit what was stored, close the engines.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookledger/hookledger/ingest"
+	"github.com/hookledger/hookledger/internal/config"
+	"github.com/hookledger/hookledger/internal/kafkalog"
+	"github.com/hookledger/hookledger/internal/observe"
+	"github.com/hookledger/hookledger/internal/replay"
+	"github.com/hookledger/hookledger/processor"
+	"github.com/hookledger/hookledger/provider"
+	"github.com/hookledger/hookledger/provider/providers"
+	"github.com/hookledger/hookledger/query"
+	"github.com/hookledger/hookledger/storage"
+)
+
+// Tiers selects what a process runs.
+type Tiers struct {
+	Ingest, Process, Query bool
+	// Embedded allows the embedded broker and ClickHouse when the config
+	// names none (only `hookledger run`).
+	Embedded bool
+}
+
+// Readiness component names of the two processor consumers.
+const (
+	consumerRaw      = "consumer-audit"
+	consumerVerified = "consumer-history"
+)
+
+// All is `hookledger run`.
+var All = Tiers{Ingest: true, Process: true, Query: true, Embedded: true}
+
+// App is a running set of tiers.
+type App struct {
+	cfg       *config.Config
+	tiers     Tiers
+	log       *slog.Logger
+	providers *provider.Registry
+	ready     *observe.Readiness
+	metrics   *prometheus.Registry
+
+	stops           []func() // run in reverse order on shutdown
+	ingest          *ingest.Server
+	query           *query.Server
+	replays         *replay.Guard
+	servers         []*http.Server
+	addrs           map[string]string
+	consumed        sync.WaitGroup
+	cancelConsumers context.CancelFunc
+	errs            chan error
+}
+
+// New validates that the configured sources build with this binary's
+// providers. It starts nothing.
+func New(cfg *config.Config, tiers Tiers, log *slog.Logger) (*App, error) {
+	a := &App{
+		cfg: cfg, tiers: tiers, log: log, providers: providers.All(),
+		ready: observe.NewReadiness(), metrics: observe.Registry(),
+		addrs: map[string]string{}, errs: make(chan error, 4),
+	}
+	return a, nil
+}
+
+// Addr returns the bound address of a listener ("ingest" or "query") once
+// Start returned.
+func (a *App) Addr(name string) string { return a.addrs[name] }
+
+// Ready lists the components not ready yet.
+func (a *App) Ready() []string { return a.ready.Pending() }
+
+// Start brings the tiers up. On error everything started is stopped.
+func (a *App) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			a.shutdown()
+		}
+	}()
+	// Register every component before starting any, so /readyz stays 503
+	// until the slowest one is up.
+	if a.tiers.Ingest || a.tiers.Process {
+		a.ready.Register("kafka")
+	}
+	if a.tiers.Process || a.tiers.Query {
+		a.ready.Register("clickhouse")
+	}
+	if a.tiers.Process {
+		a.ready.Register(consumerRaw)
+		a.ready.Register(consumerVerified)
+	}
+	if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+
+	var brokers []string
+	var producer *kafkalog.Producer
+	if a.tiers.Ingest || a.tiers.Process {
+		var stopKafka func()
+		brokers, stopKafka, err = startKafka(a.cfg, a.tiers.Embedded, a.log)
+		if err != nil {
+			return err
+		}
+		a.stops = append(a.stops, stopKafka)
+		topicCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err = kafkalog.EnsureTopics(topicCtx, brokers, topicSpecs(a.cfg))
+		cancel()
+		if err != nil {
+			return err
+		}
+		producer = kafkalog.NewProducer(brokers)
+		a.stops = append(a.stops, func() {
+			if err := producer.Close(); err != nil {
+				a.log.Warn("closing kafka producer", "err", err)
+			}
+		})
+		a.ready.Set("kafka", true)
+	}
+
+	var store *storage.Store
+	if a.tiers.Process || a.tiers.Query {
+		store, err = openStore(ctx, a.cfg, a.tiers.Embedded, a.log)
+		if err != nil {
+			return err
+		}
+		a.stops = append(a.stops, func() { _ = store.Conn().Close() })
+		a.ready.Set("clickhouse", true)
+	}
+
+	if a.tiers.Process {
+		a.startProcessor(brokers, store, producer)
+	}
+	if a.tiers.Ingest {
+		if err := a.startIngest(producer); err != nil {
+			return err
+		}
+	}
+	if a.tiers.Query {
+		if err := a.startQuery(store); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *App) startProcessor(brokers []string, store *storage.Store, producer *kafkalog.Producer) {
+	proc := processor.New(store, a.providers, producer, a.cfg.Kafka.DeadLetterTopic, a.log, a.metrics)
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancelConsumers = cancel
+	host, _ := os.Hostname()
+	for _, c := range []struct {
+		name, topic, group string
+		handle             kafkalog.Handler
+	}{
+		{consumerRaw, a.cfg.Kafka.RawTopic, a.cfg.Kafka.ConsumerGroup + ".audit", proc.HandleRaw},
+		{consumerVerified, a.cfg.Kafka.VerifiedTopic, a.cfg.Kafka.ConsumerGroup + ".history", proc.HandleVerified},
+	} {
+		consumer := kafkalog.NewConsumer(kafkalog.ConsumerOptions{
+			Brokers: brokers, Group: c.group, Topic: c.topic,
+			ClientID:  fmt.Sprintf("hookledger-%s-%d-%s", host, os.Getpid(), c.name),
+			BatchSize: a.cfg.Processor.BatchSize, FlushInterval: a.cfg.Processor.FlushInterval, Logger: a.log,
+		})
+		a.consumed.Add(2)
+		go func() {
+			defer a.consumed.Done()
+			if err := consumer.Run(ctx, c.handle); err != nil {
+				a.errs <- fmt.Errorf("%s: %w", c.name, err)
+			}
+			if err := consumer.Close(); err != nil {
+				a.log.Warn("closing consumer", "consumer", c.name, "err", err)
+			}
+		}()
+		go func() {
+			defer a.consumed.Done()
+			if err := consumer.WaitJoined(ctx); err == nil {
+				a.ready.Set(c.name, true)
+				a.log.Info("consumer joined its group", "consumer", c.name, "group", c.group)
+			}
+		}()
+	}
+}
+
+func (a *App) startIngest(producer *kafkalog.Producer) error {
+	replays, err := replay.Open(filepath.Join(a.cfg.DataDir, "replay-guard.log"), a.cfg.Kafka.SyncWrites)
+	if err != nil {
+		return err
+	}
+	a.replays = replays
+	a.stops = append(a.stops, func() { _ = replays.Close() })
+	sources, err := a.buildSources(a.cfg)
+	if err != nil {
+		return err
+	}
+	ic := a.cfg.Ingest
+	a.ingest = ingest.New(ingest.Options{
+		RawTopic: a.cfg.Kafka.RawTopic, VerifiedTopic: a.cfg.Kafka.VerifiedTopic,
+		MaxBodyBytes: ic.MaxBodyBytes, AckTimeout: a.cfg.Kafka.AckTimeout,
+		URLs:      ingest.URLPolicy{PublicBaseURL: ic.PublicBaseURL, TrustForwardedHeaders: ic.TrustForwardedHeaders},
+		AuditRate: ic.Audit.RatePerSecond, AuditBurst: ic.Audit.Burst, AuditBodyPrefix: ic.Audit.BodyPrefixBytes,
+		Logger: a.log, Metrics: a.metrics,
+	}, producer, sources)
+	a.ingest.Start()
+	a.stops = append(a.stops, a.ingest.Stop)
+	return a.serve("ingest", ic.Listen, a.ingest.Register)
+}
+
+func (a *App) buildSources(cfg *config.Config) (ingest.Sources, error) {
+	return ingest.BuildSources(cfg.Sources, a.providers, provider.Deps{Replays: a.replays, Now: time.Now})
+}
+
+func (a *App) startQuery(store *storage.Store) error {
+	tokens, err := query.BuildTokens(a.cfg.Query.Tokens)
+	if err != nil {
+		return err
+	}
+	a.query = query.New(store, tokens, a.log)
+	return a.serve("query", a.cfg.Query.Listen, a.query.Register)
+}
+
+// serve starts an Echo listener with the operator endpoints and the tier's
+// routes.
+func (a *App) serve(name, listen string, register func(*echo.Echo)) error {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = observe.JSONErrorHandler
+	observe.Mount(e, a.ready, a.metrics)
+	register(e)
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("%s.listen: %w", name, err)
+	}
+	a.addrs[name] = ln.Addr().String()
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	a.servers = append(a.servers, srv)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.errs <- fmt.Errorf("%s listener: %w", name, err)
+		}
+	}()
+	a.log.Info("listening", "tier", name, "addr", ln.Addr().String())
+	return nil
+}
+
+// Reload applies a new config's sources and tokens without dropping a
+// request. Everything else needs a restart and is left as it was.
+func (a *App) Reload(cfg *config.Config) error {
+	if a.ingest != nil {
+		sources, err := a.buildSources(cfg)
+		if err != nil {
+			return err
+		}
+		a.ingest.SetSources(sources)
+	}
+	if a.query != nil {
+		tokens, err := query.BuildTokens(cfg.Query.Tokens)
+		if err != nil {
+			return err
+		}
+		a.query.SetTokens(tokens)
+	}
+	a.log.Info("config reloaded", "sources", len(cfg.Sources), "tokens", len(cfg.Query.Tokens))
+	return nil
+}
+
+// Wait blocks until ctx ends or a tier fails, then shuts down.
+func (a *App) Wait(ctx context.Context) error {
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-a.errs:
+		a.log.Error("tier failed; shutting down", "err", err)
+	}
+	a.shutdown()
+	return err
+}
+
+func (a *App) shutdown() {
+	timeout := a.cfg.Ingest.ShutdownTimeout
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	// 1. Stop accepting and drain in-flight requests: each one finishes its
+	// Kafka wait and gets its answer.
+	for _, srv := range a.servers {
+		if err := srv.Shutdown(ctx); err != nil {
+			a.log.Warn("http drain incomplete", "err", err)
+		}
+	}
+	// 2. Consumers stop fetching; the batch in hand is stored and committed.
+	if a.cancelConsumers != nil {
+		a.cancelConsumers()
+		a.consumed.Wait()
+	}
+	// 3. In reverse start order: audit flush, producer flush, stores, broker.
+	for i := len(a.stops) - 1; i >= 0; i-- {
+		a.stops[i]()
+	}
+	a.stops = nil
+	a.log.Info("stopped")
+}

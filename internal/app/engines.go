@@ -1,0 +1,82 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/hookledger/hookledger/internal/config"
+	"github.com/hookledger/hookledger/internal/kafkalog"
+	"github.com/hookledger/hookledger/storage"
+	"github.com/hookledger/hookledger/storage/clickhouse"
+)
+
+// startKafka returns the broker addresses to use, starting the embedded
+// broker under data_dir when none are configured and embedded engines are
+// allowed. The returned stop is never nil.
+func startKafka(cfg *config.Config, allowEmbedded bool, log *slog.Logger) (brokers []string, stop func(), err error) {
+	if len(cfg.Kafka.Brokers) > 0 {
+		return cfg.Kafka.Brokers, func() {}, nil
+	}
+	if !allowEmbedded {
+		return nil, nil, &config.FieldError{Field: "kafka.brokers", Err: fmt.Errorf("required for a single tier; only `hookledger run` embeds a broker")}
+	}
+	dir := filepath.Join(cfg.DataDir, "kafka")
+	emb, err := kafkalog.StartEmbedded(kafkalog.EmbeddedOptions{
+		Dir: dir, Addr: cfg.Kafka.EmbeddedListen, SyncWrites: cfg.Kafka.SyncWrites,
+		Partitions: cfg.Kafka.Partitions, Logger: log,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	log.Info("embedded kafka broker started", "addrs", emb.Addrs(), "dir", dir, "sync_writes", cfg.Kafka.SyncWrites)
+	return emb.Addrs(), emb.Close, nil
+}
+
+// openStore connects to ClickHouse (the DSN, or embedded chDB under
+// data_dir), applies pending migrations and the configured retention.
+func openStore(ctx context.Context, cfg *config.Config, allowEmbedded bool, log *slog.Logger) (*storage.Store, error) {
+	var (
+		conn storage.Conn
+		db   string
+		err  error
+	)
+	switch {
+	case cfg.ClickHouse.DSN != "":
+		var c *clickhouse.Conn
+		c, err = clickhouse.Open(ctx, cfg.ClickHouse.DSN, log)
+		if err == nil {
+			conn, db = c, c.Database()
+		}
+	case allowEmbedded:
+		dir := filepath.Join(cfg.DataDir, "clickhouse")
+		conn, err = openEmbeddedClickHouse(dir)
+		db = cfg.ClickHouse.Database
+		if err == nil {
+			log.Info("embedded clickhouse opened", "dir", dir, "database", db)
+		}
+	default:
+		return nil, &config.FieldError{Field: "clickhouse.dsn", Err: fmt.Errorf("required for a single tier; only `hookledger run` embeds ClickHouse")}
+	}
+	if err != nil {
+		return nil, err
+	}
+	store := storage.NewStore(conn, db)
+	if err := store.Migrate(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if err := store.ApplyRetention(ctx, cfg.ClickHouse.Retention); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
+func topicSpecs(cfg *config.Config) []kafkalog.TopicSpec {
+	spec := func(name string) kafkalog.TopicSpec {
+		return kafkalog.TopicSpec{Name: name, Partitions: cfg.Kafka.Partitions, ReplicationFactor: cfg.Kafka.ReplicationFactor, Retention: cfg.Kafka.Retention}
+	}
+	return []kafkalog.TopicSpec{spec(cfg.Kafka.RawTopic), spec(cfg.Kafka.VerifiedTopic), spec(cfg.Kafka.DeadLetterTopic)}
+}

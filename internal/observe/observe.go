@@ -1,0 +1,97 @@
+// Package observe holds what both HTTP tiers expose for operators: the
+// readiness gate behind /readyz, /healthz, and the Prometheus registry
+// behind /metrics.
+package observe
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Readiness is ready once every registered component has reported ready.
+// Components register before they start, so a listener that comes up first
+// reports not-ready until the slowest component is done.
+type Readiness struct {
+	mu    sync.Mutex
+	ready map[string]bool
+}
+
+// NewReadiness returns an empty gate (ready, vacuously, until something
+// registers).
+func NewReadiness() *Readiness { return &Readiness{ready: map[string]bool{}} }
+
+// Register adds a component that is not ready yet.
+func (r *Readiness) Register(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ready[name] = false
+}
+
+// Set reports a component's state.
+func (r *Readiness) Set(name string, ready bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ready[name] = ready
+}
+
+// Pending lists components not ready yet, sorted.
+func (r *Readiness) Pending() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for name, ok := range r.ready {
+		if !ok {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Registry is a fresh Prometheus registry with the Go and process
+// collectors; each app has its own, so tests never share metrics.
+func Registry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// Mount adds /healthz, /readyz and /metrics to e.
+func Mount(e *echo.Echo, ready *Readiness, reg *prometheus.Registry) {
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.GET("/readyz", func(c echo.Context) error {
+		if pending := ready.Pending(); len(pending) > 0 {
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{
+				"status": "starting", "waiting_for": strings.Join(pending, ","),
+			})
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	})
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+}
+
+// JSONErrorHandler answers every Echo error as {"error": "..."}.
+func JSONErrorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code, msg := http.StatusInternalServerError, "internal error"
+	if he, ok := err.(*echo.HTTPError); ok {
+		code = he.Code
+		if m, ok := he.Message.(string); ok {
+			msg = m
+		} else {
+			msg = strings.ToLower(http.StatusText(code))
+		}
+	}
+	_ = c.JSON(code, map[string]string{"error": msg})
+}

@@ -1,0 +1,162 @@
+// Package processor turns Kafka records into ClickHouse rows (SPEC §6-§8).
+// Two consumer groups run side by side: one stores every raw record in the
+// audit table, one normalises verified records into message, reply and call
+// history. Offsets are committed only after ClickHouse has the rows; a
+// record that can never be normalised goes to the dead-letter topic instead
+// of stalling its partition.
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookledger/hookledger/internal/kafkalog"
+	"github.com/hookledger/hookledger/provider"
+	"github.com/hookledger/hookledger/schema"
+)
+
+// Store is where the processor writes.
+type Store interface {
+	InsertCallbacks(ctx context.Context, recs []*schema.Record) error
+	InsertNormalised(ctx context.Context, n schema.Normalised) error
+}
+
+// Publisher appends dead letters.
+type Publisher interface {
+	Publish(ctx context.Context, msgs ...kafkalog.Message) error
+}
+
+// Processor holds the batch handlers; the consumers that feed them are
+// wired by the caller (see Run).
+type Processor struct {
+	store     Store
+	providers *provider.Registry
+	dead      Publisher
+	deadTopic string
+	log       *slog.Logger
+	metrics   *metrics
+}
+
+// New builds a Processor.
+func New(store Store, providers *provider.Registry, dead Publisher, deadTopic string, log *slog.Logger, reg prometheus.Registerer) *Processor {
+	if log == nil {
+		log = slog.Default()
+	}
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	return &Processor{store: store, providers: providers, dead: dead, deadTopic: deadTopic, log: log, metrics: newMetrics(reg)}
+}
+
+// deadLetter is one record set aside with why.
+type deadLetter struct {
+	from kafkalog.Fetched
+	err  error
+}
+
+// HandleRaw stores a batch of raw-topic records in the audit table.
+func (p *Processor) HandleRaw(ctx context.Context, batch []kafkalog.Fetched) error {
+	recs := make([]*schema.Record, 0, len(batch))
+	var dead []deadLetter
+	for _, f := range batch {
+		rec, err := schema.UnmarshalRecord(f.Value)
+		if err != nil {
+			dead = append(dead, deadLetter{f, err})
+			continue
+		}
+		recs = append(recs, rec)
+	}
+	if err := p.sendDead(ctx, dead); err != nil {
+		return err
+	}
+	if err := p.store.InsertCallbacks(ctx, recs); err != nil {
+		return err
+	}
+	p.metrics.stored.WithLabelValues("callbacks").Add(float64(len(recs)))
+	return nil
+}
+
+// HandleVerified normalises a batch of verified records and stores the
+// rows in one insert per table.
+func (p *Processor) HandleVerified(ctx context.Context, batch []kafkalog.Fetched) error {
+	var all schema.Normalised
+	var dead []deadLetter
+	for _, f := range batch {
+		n, err := p.normalise(f)
+		if err != nil {
+			dead = append(dead, deadLetter{f, err})
+			continue
+		}
+		all.Messages = append(all.Messages, n.Messages...)
+		all.Replies = append(all.Replies, n.Replies...)
+		all.Calls = append(all.Calls, n.Calls...)
+	}
+	if err := p.sendDead(ctx, dead); err != nil {
+		return err
+	}
+	if err := p.store.InsertNormalised(ctx, all); err != nil {
+		return err
+	}
+	p.metrics.stored.WithLabelValues("message_events").Add(float64(len(all.Messages)))
+	p.metrics.stored.WithLabelValues("replies").Add(float64(len(all.Replies)))
+	p.metrics.stored.WithLabelValues("call_events").Add(float64(len(all.Calls)))
+	return nil
+}
+
+// Normalise decodes one verified record and normalises it with its
+// provider. Every error it returns is permanent for that record.
+func (p *Processor) normalise(f kafkalog.Fetched) (schema.Normalised, error) {
+	rec, err := schema.UnmarshalRecord(f.Value)
+	if err != nil {
+		return schema.Normalised{}, err
+	}
+	return NormaliseRecord(p.providers, rec)
+}
+
+// NormaliseRecord normalises one accepted record with its provider. It is
+// shared by the processor and by replay.
+func NormaliseRecord(providers *provider.Registry, rec *schema.Record) (schema.Normalised, error) {
+	if rec.Verdict != schema.VerdictAccepted {
+		return schema.Normalised{}, nil
+	}
+	prov, ok := providers.Get(rec.Provider)
+	if !ok {
+		return schema.Normalised{}, fmt.Errorf("%w: no provider %q in this build", provider.ErrUnusable, rec.Provider)
+	}
+	n, err := prov.Normalise(rec)
+	if err != nil {
+		return schema.Normalised{}, fmt.Errorf("normalise %s record %s: %w", rec.Provider, rec.ID, err)
+	}
+	return n, nil
+}
+
+func (p *Processor) sendDead(ctx context.Context, dead []deadLetter) error {
+	if len(dead) == 0 {
+		return nil
+	}
+	msgs := make([]kafkalog.Message, len(dead))
+	for i, d := range dead {
+		p.log.Warn("record sent to dead letters", "topic", d.from.Topic, "partition", d.from.Partition,
+			"offset", d.from.Offset, "err", d.err)
+		msgs[i] = kafkalog.Message{
+			Topic: p.deadTopic, Key: d.from.Key, Value: d.from.Value,
+			Headers: map[string]string{
+				"hookledger-error":            d.err.Error(),
+				"hookledger-unusable":         strconv.FormatBool(errors.Is(d.err, provider.ErrUnusable)),
+				"hookledger-origin-topic":     d.from.Topic,
+				"hookledger-origin-partition": strconv.Itoa(d.from.Partition),
+				"hookledger-origin-offset":    strconv.FormatInt(d.from.Offset, 10),
+			},
+		}
+	}
+	if err := p.dead.Publish(ctx, msgs...); err != nil {
+		return fmt.Errorf("processor: dead letters: %w", err)
+	}
+	p.metrics.dead.Add(float64(len(dead)))
+	return nil
+}

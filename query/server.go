@@ -1,0 +1,98 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookledger/hookledger/storage"
+)
+
+// Store is what the API reads.
+type Store interface {
+	Messages(ctx context.Context, scope storage.Scope, id, provider string) ([]storage.Message, error)
+	Callback(ctx context.Context, scope storage.Scope, eventID string) (*storage.Callback, error)
+}
+
+// Server serves /v1/*.
+type Server struct {
+	store  Store
+	tokens atomic.Pointer[Tokens]
+	log    *slog.Logger
+}
+
+// New builds a Server.
+func New(store Store, tokens Tokens, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{store: store, log: log}
+	s.tokens.Store(&tokens)
+	return s
+}
+
+// SetTokens swaps in a new token set (config reload).
+func (s *Server) SetTokens(t Tokens) { s.tokens.Store(&t) }
+
+// Register mounts the API on e.
+func (s *Server) Register(e *echo.Echo) {
+	v1 := e.Group("/v1", s.authenticate)
+	v1.GET("/messages/:id", s.getMessage)
+	v1.GET("/callbacks/:id", s.getCallback)
+}
+
+const scopeKey = "hookledger.scope"
+
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		tok, ok := (*s.tokens.Load()).match(c.Request().Header.Get("Authorization"))
+		if !ok {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="hookledger"`)
+			return c.JSON(http.StatusUnauthorized, errorBody("missing or invalid bearer token"))
+		}
+		c.Set(scopeKey, tok.scope)
+		return next(c)
+	}
+}
+
+func scopeOf(c echo.Context) storage.Scope { return c.Get(scopeKey).(storage.Scope) }
+
+func errorBody(msg string) map[string]string { return map[string]string{"error": msg} }
+
+func (s *Server) getMessage(c echo.Context) error {
+	msgs, err := s.store.Messages(c.Request().Context(), scopeOf(c), c.Param("id"), c.QueryParam("provider"))
+	if err != nil {
+		return s.readError(c, err, "message")
+	}
+	if len(msgs) > 1 {
+		providers := make([]string, len(msgs))
+		for i, m := range msgs {
+			providers[i] = m.Provider
+		}
+		return c.JSON(http.StatusConflict, map[string]any{
+			"error":     "message id is known to several providers; add ?provider=",
+			"providers": providers,
+		})
+	}
+	return c.JSON(http.StatusOK, msgs[0])
+}
+
+func (s *Server) getCallback(c echo.Context) error {
+	cb, err := s.store.Callback(c.Request().Context(), scopeOf(c), c.Param("id"))
+	if err != nil {
+		return s.readError(c, err, "callback")
+	}
+	return c.JSON(http.StatusOK, cb)
+}
+
+func (s *Server) readError(c echo.Context, err error, what string) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return c.JSON(http.StatusNotFound, errorBody(what+" not found"))
+	}
+	s.log.Error("query failed", "path", c.Path(), "err", err)
+	return c.JSON(http.StatusInternalServerError, errorBody("query failed"))
+}
