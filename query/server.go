@@ -16,6 +16,7 @@ import (
 type Store interface {
 	Messages(ctx context.Context, scope storage.Scope, id, provider string) ([]storage.Message, error)
 	Callback(ctx context.Context, scope storage.Scope, eventID string) (*storage.Callback, error)
+	Rejections(ctx context.Context, scope storage.Scope, f storage.RejectionFilter, p storage.Page) ([]storage.Rejection, *storage.Cursor, error)
 }
 
 // Server serves /v1/*.
@@ -43,6 +44,7 @@ func (s *Server) Register(e *echo.Echo) {
 	v1 := e.Group("/v1", s.authenticate)
 	v1.GET("/messages/:id", s.getMessage)
 	v1.GET("/callbacks/:id", s.getCallback)
+	v1.GET("/rejections", s.listRejections)
 }
 
 const scopeKey = "hookledger.scope"
@@ -90,6 +92,9 @@ func (s *Server) getCallback(c echo.Context) error {
 }
 
 func (s *Server) readError(c echo.Context, err error, what string) error {
+	if msg, ok := isBadRequest(err); ok {
+		return c.JSON(http.StatusBadRequest, errorBody(msg))
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		return c.JSON(http.StatusNotFound, errorBody(what+" not found"))
 	}

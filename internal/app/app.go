@@ -57,7 +57,8 @@ type App struct {
 	ready     *observe.Readiness
 	metrics   *prometheus.Registry
 
-	stops           []func() // run in reverse order on shutdown
+	store           *storage.Store // set by WithStore, else opened by Start
+	stops           []func()       // run in reverse order on shutdown
 	ingest          *ingest.Server
 	query           *query.Server
 	replays         *replay.Guard
@@ -68,15 +69,25 @@ type App struct {
 	errs            chan error
 }
 
-// New validates that the configured sources build with this binary's
-// providers. It starts nothing.
-func New(cfg *config.Config, tiers Tiers, log *slog.Logger) (*App, error) {
+// Option adjusts an App before it starts.
+type Option func(*App)
+
+// WithStore uses an already open, migrated store instead of opening one
+// from the config. The caller keeps ownership: the App does not close it.
+// Tests use it to share one embedded engine between many apps.
+func WithStore(s *storage.Store) Option { return func(a *App) { a.store = s } }
+
+// New prepares an App. It starts nothing.
+func New(cfg *config.Config, tiers Tiers, log *slog.Logger, opts ...Option) *App {
 	a := &App{
 		cfg: cfg, tiers: tiers, log: log, providers: providers.All(),
 		ready: observe.NewReadiness(), metrics: observe.Registry(),
 		addrs: map[string]string{}, errs: make(chan error, 4),
 	}
-	return a, nil
+	for _, o := range opts {
+		o(a)
+	}
+	return a
 }
 
 // Addr returns the bound address of a listener ("ingest" or "query") once
@@ -133,15 +144,15 @@ func (a *App) Start(ctx context.Context) (err error) {
 		a.ready.Set("kafka", true)
 	}
 
-	var store *storage.Store
-	if a.tiers.Process || a.tiers.Query {
+	store := a.store
+	if store == nil && (a.tiers.Process || a.tiers.Query) {
 		store, err = openStore(ctx, a.cfg, a.tiers.Embedded, a.log)
 		if err != nil {
 			return err
 		}
 		a.stops = append(a.stops, func() { _ = store.Conn().Close() })
-		a.ready.Set("clickhouse", true)
 	}
+	a.ready.Set("clickhouse", true)
 
 	if a.tiers.Process {
 		a.startProcessor(brokers, store, producer)
@@ -289,6 +300,10 @@ func (a *App) Wait(ctx context.Context) error {
 	a.shutdown()
 	return err
 }
+
+// Stop shuts down without waiting for the context (tests, embedding).
+// It is safe to call once, after Start.
+func (a *App) Stop() { a.shutdown() }
 
 func (a *App) shutdown() {
 	timeout := a.cfg.Ingest.ShutdownTimeout

@@ -106,10 +106,7 @@ func runTiers(ctx context.Context, path string, tiers app.Tiers, stderr io.Write
 		return err
 	}
 	log.Info("starting hookledger", "config", path, "data_dir", cfg.DataDir)
-	a, err := app.New(cfg, tiers, log)
-	if err != nil {
-		return err
-	}
+	a := app.New(cfg, tiers, log)
 	if err := a.Start(ctx); err != nil {
 		return err
 	}
