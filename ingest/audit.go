@@ -30,6 +30,7 @@ type auditor struct {
 	byRemote   map[string]*limiterEntry
 	lastSweep  time.Time
 	wg         sync.WaitGroup
+	stopOnce   sync.Once
 }
 
 type limiterEntry struct {
@@ -64,10 +65,12 @@ func (a *auditor) start(workers int) {
 	}
 }
 
-// stop drains the queue and waits for the workers.
+// stop drains the queue and waits for the workers. Later calls do nothing.
 func (a *auditor) stop() {
-	close(a.queue)
-	a.wg.Wait()
+	a.stopOnce.Do(func() {
+		close(a.queue)
+		a.wg.Wait()
+	})
 }
 
 // enqueue schedules rec unless a limit says to drop it. remoteHost is the

@@ -137,6 +137,13 @@ func (s *Server) handle(c echo.Context) error {
 	rec.Verdict, rec.KeyID = schema.VerdictAccepted, verified.KeyID
 	if err := s.publishAccepted(r.Context(), rec); err != nil {
 		s.o.Logger.Error("kafka did not acknowledge", "source", rec.Source, "event_id", rec.ID, "err", err)
+		// The provider will retry this same signed request: give back the
+		// one-time token it consumed, or the retry would look like a replay.
+		if verified.Release != nil {
+			if rerr := verified.Release(context.WithoutCancel(r.Context())); rerr != nil {
+				s.o.Logger.Error("releasing one-time token failed", "source", rec.Source, "event_id", rec.ID, "err", rerr)
+			}
+		}
 		return s.unavailable(c)
 	}
 	s.metrics.requests.WithLabelValues(rec.Source, string(schema.VerdictAccepted), "").Inc()

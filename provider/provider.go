@@ -60,6 +60,11 @@ type ReplayGuard interface {
 	// already remembered. It is atomic: of two concurrent calls with the same
 	// key, exactly one returns true.
 	FirstUse(ctx context.Context, key string, expires time.Time) (bool, error)
+	// Forget drops key, so its next use is a first use again. Ingest calls
+	// it (through Verified.Release) when a verified callback could not be
+	// stored: the provider's retry of that same signed request is genuine
+	// and must not be refused as a replay.
+	Forget(ctx context.Context, key string) error
 }
 
 // Verifier proves that a request was signed by the provider.
@@ -76,6 +81,10 @@ type Verified struct {
 	// KeyID names the configured key that verified the request: the
 	// provider's key id, or a fingerprint of a secret (never the secret).
 	KeyID string
+	// Release, when set, undoes what verification consumed (a one-time
+	// token). Ingest calls it when the callback is not stored after all
+	// (Kafka did not acknowledge), before answering 503.
+	Release func(ctx context.Context) error
 }
 
 // Rejection is a verification failure with its fixed reason and an operator

@@ -65,8 +65,11 @@ func (g *Guard) load() error {
 		if !ok || err != nil {
 			continue // a torn last line after a crash
 		}
+		// Later lines win: a forgotten key is written again with expiry 0.
 		if t := time.UnixMilli(exp); t.After(now) {
 			g.keys[key] = t
+		} else {
+			delete(g.keys, key)
 		}
 	}
 	return sc.Err()
@@ -153,6 +156,25 @@ func (g *Guard) FirstUse(_ context.Context, key string, expires time.Time) (bool
 		g.nextCheck = g.lines + 1024
 	}
 	return true, nil
+}
+
+// Forget drops key; the next FirstUse of it returns true.
+func (g *Guard) Forget(_ context.Context, key string) error {
+	if strings.ContainsAny(key, "\n\r") {
+		return fmt.Errorf("replay: key contains a line break")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.keys[key]; !ok {
+		return nil
+	}
+	delete(g.keys, key)
+	fmt.Fprintf(g.w, "0 %s\n", key)
+	g.lines++
+	if err := g.w.Flush(); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	return nil
 }
 
 // Close closes the file.

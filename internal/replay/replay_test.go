@@ -83,3 +83,29 @@ func TestCompactionKeepsLiveKeys(t *testing.T) {
 		t.Fatal("live key lost in compaction")
 	}
 }
+
+func TestForgetSurvivesReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jti")
+	g, err := Open(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	if ok, _ := g.FirstUse(ctx, "k", exp); !ok {
+		t.Fatal("first use refused")
+	}
+	if err := g.Forget(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	g2, err := Open(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := g2.FirstUse(ctx, "k", exp); !ok {
+		t.Fatal("forgotten key still refused after restart")
+	}
+	if ok, _ := g2.FirstUse(ctx, "k", exp); ok {
+		t.Fatal("key accepted twice after being used again")
+	}
+}

@@ -35,6 +35,13 @@ func (g *memGuard) FirstUse(_ context.Context, key string, expires time.Time) (b
 	return true, nil
 }
 
+func (g *memGuard) Forget(_ context.Context, key string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.keys, key)
+	return nil
+}
+
 // failingGuard is a replay store that is down.
 type failingGuard struct{}
 
@@ -44,10 +51,14 @@ func (failingGuard) FirstUse(context.Context, string, time.Time) (bool, error) {
 	return false, errGuardDown
 }
 
+func (failingGuard) Forget(context.Context, string) error { return errGuardDown }
+
 // alwaysFirst never remembers anything: benchmarks reuse one token.
 type alwaysFirst struct{}
 
 func (alwaysFirst) FirstUse(context.Context, string, time.Time) (bool, error) { return true, nil }
+
+func (alwaysFirst) Forget(context.Context, string) error { return nil }
 
 // Fixed test world.
 var (

@@ -227,7 +227,8 @@ func (v *verifier) verifyJWT(ctx context.Context, req *provider.Request, raw str
 	if v.maxAge <= 0 {
 		expires = now.Add(replayMemoryWithoutWindow)
 	}
-	first, err := v.replays.FirstUse(ctx, v.replayPrefix+claims.ID, expires)
+	replayKey := v.replayPrefix + claims.ID
+	first, err := v.replays.FirstUse(ctx, replayKey, expires)
 	if err != nil {
 		return provider.Verified{}, fmt.Errorf("vonage: replay guard: %w", err)
 	}
@@ -235,7 +236,10 @@ func (v *verifier) verifyJWT(ctx context.Context, req *provider.Request, raw str
 		return provider.Verified{}, provider.Reject(schema.ReasonReplayed,
 			"JWT jti %q was already used within max_age %s", truncate(claims.ID, 80), v.maxAge)
 	}
-	return provider.Verified{KeyID: v.keyIDs[keyIndex]}, nil
+	return provider.Verified{
+		KeyID:   v.keyIDs[keyIndex],
+		Release: func(ctx context.Context) error { return v.replays.Forget(ctx, replayKey) },
+	}, nil
 }
 
 // rejectAlg names the offending alg; the header value is attacker-chosen, so

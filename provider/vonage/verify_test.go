@@ -571,6 +571,34 @@ func (g *recordingGuard) FirstUse(_ context.Context, key string, expires time.Ti
 	return true, nil
 }
 
+func (g *recordingGuard) Forget(context.Context, string) error { return nil }
+
+// TestReleaseMakesTheRetryAFirstUse: when ingest could not store a
+// verified callback it releases the jti, and the provider's retry of the
+// same token verifies instead of being refused as a replay.
+func TestReleaseMakesTheRetryAFirstUse(t *testing.T) {
+	v := newTestVerifier(t, settingsJWT, nil)
+	body := []byte(messagesStatusJSON)
+	req := func() *provider.Request {
+		return request(http.MethodPost, "", "application/json", bearer(mustToken(t, testSecret, testNow, "jti-retry", body)), body)
+	}
+	got, err := v.Verify(context.Background(), req())
+	if err != nil || got.Release == nil {
+		t.Fatalf("first delivery: %v, release set: %v", err, got.Release != nil)
+	}
+	if err := got.Release(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), req()); err != nil {
+		t.Fatalf("retry after release: %v", err)
+	}
+	_, err = v.Verify(context.Background(), req())
+	var rej *provider.Rejection
+	if !errors.As(err, &rej) || rej.Reason != schema.ReasonReplayed {
+		t.Fatalf("third delivery: %v, want replayed", err)
+	}
+}
+
 func TestVerifyConcurrentReplay(t *testing.T) {
 	v := newTestVerifier(t, settingsJWT, nil)
 	body := []byte(messagesStatusJSON)
