@@ -1,0 +1,184 @@
+package processor
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hookledger/hookledger/internal/kafkalog"
+	"github.com/hookledger/hookledger/internal/testinfra"
+	"github.com/hookledger/hookledger/provider/providers"
+	"github.com/hookledger/hookledger/schema"
+	"github.com/hookledger/hookledger/storage"
+)
+
+func TestMain(m *testing.M) { testinfra.Main(m) }
+
+func swRecord(sid, status string) []byte {
+	rec := &schema.Record{
+		ID: uuid.Must(uuid.NewV7()), ReceivedAt: time.Now().UTC(), Source: "sw-main", Provider: "signalwire",
+		Tenant: "acme", Method: http.MethodPost, URL: "https://hooks.example.com/hooks/sw-main",
+		Headers: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
+		Verdict: schema.VerdictAccepted, KeyID: "sha256:000000000000",
+		Body: []byte("MessageSid=" + sid + "&MessageStatus=" + status + "&From=%2B15550001111&To=%2B15550002222"),
+	}
+	b, err := schema.MarshalRecord(rec)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func unknownProviderRecord() []byte {
+	var rec schema.Record
+	_ = jsonUnmarshal(swRecord("SMx", "sent"), &rec)
+	rec.Provider = "carrier-pigeon"
+	b, _ := schema.MarshalRecord(&rec)
+	return b
+}
+
+// consume runs a processor consumer until ctx ends.
+func consume(ctx context.Context, t *testing.T, brokers []string, topic, group string, handle kafkalog.Handler) *sync.WaitGroup {
+	c := kafkalog.NewConsumer(kafkalog.ConsumerOptions{
+		Brokers: brokers, Group: group, Topic: topic, ClientID: group, BatchSize: 100, FlushInterval: 50 * time.Millisecond,
+	})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = c.Run(ctx, handle)
+		_ = c.Close()
+	}()
+	return &wg
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func topicLen(t *testing.T, brokers []string, topic string) (n int, headers []map[string]string) {
+	_ = kafkalog.Scan(context.Background(), brokers, topic, func(f kafkalog.Fetched) error {
+		n++
+		headers = append(headers, f.Headers)
+		return nil
+	})
+	return n, headers
+}
+
+// TestUnusableRecordsGoToDeadLettersWithoutStalling: garbage and records of
+// an unknown provider sit between good ones in one partition; the good ones
+// are stored, the bad ones dead-lettered with their error, and the group's
+// offsets move past all of them.
+func TestUnusableRecordsGoToDeadLettersWithoutStalling(t *testing.T) {
+	brokers := testinfra.KafkaBrokers(t)
+	_, verified, dead := testinfra.Topics(t)
+	if err := kafkalog.EnsureTopics(context.Background(), brokers, []kafkalog.TopicSpec{
+		{Name: verified, Partitions: 1, ReplicationFactor: 1}, {Name: dead, Partitions: 1, ReplicationFactor: 1},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	store := testinfra.Store(t)
+	prod := kafkalog.NewProducer(brokers)
+	defer prod.Close()
+	ctx := context.Background()
+	for _, v := range [][]byte{swRecord("SM1", "sent"), []byte("not a record"), unknownProviderRecord(), swRecord("SM2", "delivered")} {
+		if err := prod.Publish(ctx, kafkalog.Message{Topic: verified, Key: []byte("same-partition"), Value: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := New(store, providers.All(), prod, dead, nil, nil)
+	runCtx, cancel := context.WithCancel(ctx)
+	wg := consume(runCtx, t, brokers, verified, verified+".g", p.HandleVerified)
+	for _, sid := range []string{"SM1", "SM2"} {
+		eventually(t, sid+" stored", func() bool {
+			_, err := store.Messages(ctx, storage.Scope{All: true}, sid, "")
+			return err == nil
+		})
+	}
+	eventually(t, "dead letters", func() bool { n, _ := topicLen(t, brokers, dead); return n == 2 })
+	cancel()
+	wg.Wait()
+	_, headers := topicLen(t, brokers, dead)
+	for _, h := range headers {
+		if h["hookledger-error"] == "" || h["hookledger-origin-topic"] != verified {
+			t.Errorf("dead letter headers %v", h)
+		}
+	}
+	if headers[1]["hookledger-unusable"] != "true" {
+		t.Errorf("unknown provider not marked unusable: %v", headers[1])
+	}
+	// The same group resumes after everything: nothing is handled again.
+	handled := make(chan int, 10)
+	ctx2, cancel2 := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel2()
+	consume(ctx2, t, brokers, verified, verified+".g", func(_ context.Context, b []kafkalog.Fetched) error {
+		handled <- len(b)
+		return nil
+	}).Wait()
+	if len(handled) != 0 {
+		t.Fatalf("records redelivered after commit: %d batches", len(handled))
+	}
+}
+
+// TestStorageFailureIsRetriedNotCommitted: with its database gone the
+// store fails for real; the batch is retried, not skipped, and lands once
+// the database is back.
+func TestStorageFailureIsRetriedNotCommitted(t *testing.T) {
+	brokers := testinfra.KafkaBrokers(t)
+	raw, _, dead := testinfra.Topics(t)
+	if err := kafkalog.EnsureTopics(context.Background(), brokers, []kafkalog.TopicSpec{{Name: raw, Partitions: 1, ReplicationFactor: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	store := testinfra.Store(t)
+	ctx := context.Background()
+	if err := store.Conn().Exec(ctx, "DROP DATABASE "+store.Database()); err != nil {
+		t.Fatal(err)
+	}
+	prod := kafkalog.NewProducer(brokers)
+	defer prod.Close()
+	if err := prod.Publish(ctx, kafkalog.Message{Topic: raw, Value: swRecord("SM9", "sent")}); err != nil {
+		t.Fatal(err)
+	}
+	p := New(store, providers.All(), prod, dead, nil, nil)
+	var mu sync.Mutex
+	var failures int
+	runCtx, cancel := context.WithCancel(ctx)
+	wg := consume(runCtx, t, brokers, raw, raw+".g", func(ctx context.Context, b []kafkalog.Fetched) error {
+		err := p.HandleRaw(ctx, b)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			failures++
+		}
+		return err
+	})
+	eventually(t, "a failed insert", func() bool { mu.Lock(); defer mu.Unlock(); return failures > 0 })
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the retried batch stored", func() bool {
+		var n int
+		err := store.Conn().Select(ctx, "SELECT count() AS n FROM "+store.Database()+".callbacks", func(row []byte) error {
+			var r struct{ N int }
+			if jerr := jsonUnmarshal(row, &r); jerr != nil {
+				return jerr
+			}
+			n = r.N
+			return nil
+		})
+		return err == nil && n == 1
+	})
+	cancel()
+	wg.Wait()
+}
