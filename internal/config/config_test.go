@@ -104,3 +104,21 @@ func TestParseRejectsUnknownKeys(t *testing.T) {
 		t.Fatal("provider block under the wrong name accepted")
 	}
 }
+
+// FuzzParse: no document panics the loader, and an accepted config is
+// valid by construction.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(sample))
+	f.Add([]byte("sources:\n- {id: a, provider: x, tenant: t, x: {k: v}}\n"))
+	f.Add([]byte("kafka: {brokers: [a:1], partitions: -1}"))
+	f.Add([]byte("ingest: &a {listen: '${X}'}\nquery: *a"))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		cfg, err := Parse(doc, env(map[string]string{"X": "127.0.0.1:1", "OPS_TOKEN": "t", "SW_KEY": "k"}))
+		if err != nil {
+			return
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("accepted config fails validation: %v", err)
+		}
+	})
+}
