@@ -155,9 +155,26 @@ sources:
 		t.Fatalf("after kill -9: %d rejections, want 1", len(got))
 	}
 
+	// SIGHUP reloads keys: rotate to a new signing key without a restart.
+	const newKey = "PSKrotatedKey0002"
+	rotated := strings.Replace(cfg, "signing_keys: ["+swKey+"]", "signing_keys: ["+newKey+"]", 1)
+	if err := os.WriteFile(p.config, []byte(rotated), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "new key accepted after SIGHUP", func() bool {
+		return send("SM00000000000000000000000000000003", newKey) == http.StatusOK
+	})
+	if status := send("SM00000000000000000000000000000004", swKey); status != http.StatusUnauthorized {
+		t.Fatalf("retired key after reload: %d, want 401", status)
+	}
+	cfg = rotated
+
 	// An acknowledged callback right before SIGTERM survives the stop.
 	const sid2 = "SM00000000000000000000000000000002"
-	if status := send(sid2, swKey); status != http.StatusOK {
+	if status := send(sid2, newKey); status != http.StatusOK {
 		t.Fatalf("second callback: %d", status)
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
