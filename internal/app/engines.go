@@ -25,7 +25,7 @@ func startKafka(cfg *config.Config, allowEmbedded bool, log *slog.Logger) (broke
 	dir := filepath.Join(cfg.DataDir, "kafka")
 	emb, err := kafkalog.StartEmbedded(kafkalog.EmbeddedOptions{
 		Dir: dir, Addr: cfg.Kafka.EmbeddedListen, SyncWrites: cfg.Kafka.SyncWrites,
-		Partitions: cfg.Kafka.Partitions, Logger: log,
+		Partitions: cfg.Kafka.PartitionCount(), Logger: log,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -76,7 +76,7 @@ func openStore(ctx context.Context, cfg *config.Config, allowEmbedded bool, log 
 
 func topicSpecs(cfg *config.Config) []kafkalog.TopicSpec {
 	spec := func(name string) kafkalog.TopicSpec {
-		return kafkalog.TopicSpec{Name: name, Partitions: cfg.Kafka.Partitions, ReplicationFactor: cfg.Kafka.ReplicationFactor, Retention: cfg.Kafka.Retention}
+		return kafkalog.TopicSpec{Name: name, Partitions: cfg.Kafka.PartitionCount(), ReplicationFactor: cfg.Kafka.ReplicationFactor, Retention: cfg.Kafka.Retention}
 	}
 	return []kafkalog.TopicSpec{spec(cfg.Kafka.RawTopic), spec(cfg.Kafka.VerifiedTopic), spec(cfg.Kafka.DeadLetterTopic)}
 }

@@ -38,10 +38,12 @@ type Log struct {
 // Kafka configures the log. An empty Brokers list starts the embedded
 // broker under data_dir.
 type Kafka struct {
-	Brokers           []string      `yaml:"brokers"`
-	RawTopic          string        `yaml:"raw_topic"`
-	VerifiedTopic     string        `yaml:"verified_topic"`
-	DeadLetterTopic   string        `yaml:"dead_letter_topic"`
+	Brokers         []string `yaml:"brokers"`
+	RawTopic        string   `yaml:"raw_topic"`
+	VerifiedTopic   string   `yaml:"verified_topic"`
+	DeadLetterTopic string   `yaml:"dead_letter_topic"`
+	// Partitions of topics hookledger creates; 0 means automatic: see
+	// PartitionCount.
 	Partitions        int           `yaml:"partitions"`
 	ReplicationFactor int           `yaml:"replication_factor"`
 	Retention         time.Duration `yaml:"retention"`
@@ -57,6 +59,23 @@ type Kafka struct {
 	// EmbeddedListen is where the embedded broker listens (port 0: any
 	// free port), so operators can point Kafka tools at it.
 	EmbeddedListen string `yaml:"embedded_listen"`
+}
+
+// PartitionCount is the partition count of the topics hookledger creates.
+// Automatic (0) is 6 on a cluster, for consumer parallelism, and 1 on the
+// embedded broker: it is a single node read by a single processor, and it
+// syncs each produced batch per partition one at a time, so one partition
+// per topic lets one fsync cover every request in flight (measured: 7x the
+// acknowledged throughput of 6 partitions).
+func (k Kafka) PartitionCount() int {
+	switch {
+	case k.Partitions > 0:
+		return k.Partitions
+	case len(k.Brokers) == 0:
+		return 1
+	default:
+		return 6
+	}
 }
 
 // ClickHouse configures storage. An empty DSN opens embedded chDB under
@@ -133,8 +152,8 @@ type Source struct {
 // Secret is a string that never prints.
 type Secret string
 
-func (Secret) String() string          { return "[redacted]" }
-func (Secret) LogValue() slog.Value    { return slog.StringValue("[redacted]") }
+func (Secret) String() string               { return "[redacted]" }
+func (Secret) LogValue() slog.Value         { return slog.StringValue("[redacted]") }
 func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
 
 // Defaults returns the configuration used for every key the file omits.
@@ -146,7 +165,7 @@ func Defaults() Config {
 			RawTopic:          "hookledger.raw",
 			VerifiedTopic:     "hookledger.verified",
 			DeadLetterTopic:   "hookledger.dead",
-			Partitions:        6,
+			Partitions:        0,
 			ReplicationFactor: 1,
 			Retention:         7 * 24 * time.Hour,
 			AckTimeout:        5 * time.Second,
@@ -218,8 +237,8 @@ func (c *Config) Validate() error {
 		}
 		topics[topic] = field
 	}
-	if c.Kafka.Partitions < 1 {
-		errs = append(errs, fieldErr("kafka.partitions", "must be at least 1"))
+	if c.Kafka.Partitions < 0 {
+		errs = append(errs, fieldErr("kafka.partitions", "must be 0 (automatic) or more"))
 	}
 	if c.Kafka.ReplicationFactor < 1 {
 		errs = append(errs, fieldErr("kafka.replication_factor", "must be at least 1"))

@@ -36,11 +36,11 @@ sources:
 
 func TestParseAppliesDefaultsFileSecretsAndEnv(t *testing.T) {
 	cfg, err := Parse([]byte(sample), env(map[string]string{
-		"OPS_TOKEN":                     "tok",
-		"SW_KEY":                        "PSKabc",
-		"HOOKLEDGER_CLICKHOUSE_DSN":     "clickhouse://u:p@ch:9000/hl",
-		"HOOKLEDGER_INGEST_LISTEN":      "0.0.0.0:9090",
-		"HOOKLEDGER_KAFKA_BROKERS":      "a:1, b:2",
+		"OPS_TOKEN":                           "tok",
+		"SW_KEY":                              "PSKabc",
+		"HOOKLEDGER_CLICKHOUSE_DSN":           "clickhouse://u:p@ch:9000/hl",
+		"HOOKLEDGER_INGEST_LISTEN":            "0.0.0.0:9090",
+		"HOOKLEDGER_KAFKA_BROKERS":            "a:1, b:2",
 		"HOOKLEDGER_SOURCES_1_VONAGE_MAX_AGE": "2m",
 	}))
 	if err != nil {
