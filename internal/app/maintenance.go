@@ -10,6 +10,7 @@ import (
 	"github.com/hookledger/hookledger/processor"
 	"github.com/hookledger/hookledger/provider/providers"
 	"github.com/hookledger/hookledger/schema"
+	"github.com/hookledger/hookledger/storage"
 )
 
 // Migrate applies pending migrations (opening the embedded engine when no
@@ -39,6 +40,11 @@ func Replay(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer store.Conn().Close()
+	return replayInto(ctx, brokers, cfg.Kafka.RawTopic, store, cfg.Processor.BatchSize, log)
+}
+
+// replayInto re-normalises every accepted record in rawTopic into store.
+func replayInto(ctx context.Context, brokers []string, rawTopic string, store *storage.Store, batchSize int, log *slog.Logger) error {
 	reg := providers.All()
 	var batch schema.Normalised
 	var records, rows, unusable int
@@ -51,7 +57,7 @@ func Replay(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		batch = schema.Normalised{}
 		return err
 	}
-	err = kafkalog.Scan(ctx, brokers, cfg.Kafka.RawTopic, func(f kafkalog.Fetched) error {
+	err := kafkalog.Scan(ctx, brokers, rawTopic, func(f kafkalog.Fetched) error {
 		records++
 		rec, err := schema.UnmarshalRecord(f.Value)
 		if err != nil {
@@ -67,7 +73,7 @@ func Replay(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		batch.Messages = append(batch.Messages, n.Messages...)
 		batch.Replies = append(batch.Replies, n.Replies...)
 		batch.Calls = append(batch.Calls, n.Calls...)
-		if len(batch.Messages)+len(batch.Replies)+len(batch.Calls) >= cfg.Processor.BatchSize {
+		if len(batch.Messages)+len(batch.Replies)+len(batch.Calls) >= batchSize {
 			return flush()
 		}
 		return nil
