@@ -69,11 +69,12 @@ install() {
 	if [ ! -e "$policy" ]; then
 		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && added_policy=1
 	fi
-	local ok=1
-	if ! DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2; then
+	# Wait for another apt run (a concurrent test setup) instead of failing.
+	local ok=1 apt=(apt-get -o DPkg::Lock::Timeout=300 -qq)
+	if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" update >&2; then
 		warn "apt-get update failed"
 		ok=
-	elif ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	elif ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends \
 		clickhouse-server clickhouse-client >&2; then
 		warn "apt-get install clickhouse-server failed"
 		ok=
@@ -134,7 +135,14 @@ EOF
 	cat >"$dir/users.xml" <<'EOF'
 <?xml version="1.0"?>
 <yandex>
-    <profiles><default></default></profiles>
+    <profiles>
+        <default>
+            <!-- How often an idle connection checks for shutdown: the
+                 default of 10 s makes every stop wait that long while a
+                 client keeps a connection open. -->
+            <poll_interval>1</poll_interval>
+        </default>
+    </profiles>
     <users>
         <default>
             <password></password>

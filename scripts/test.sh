@@ -20,6 +20,8 @@ trap cleanup EXIT
 if [ -z "${HOOKLEDGER_TEST_LEGACY_CLICKHOUSE_ADDR:-}" ]; then
   if addr_line="$(scripts/clickhouse-server.sh start "$work/clickhouse" | grep '^HOOKLEDGER_TEST_LEGACY_CLICKHOUSE_ADDR=')"; then
     export "${addr_line?}"
+    # The driver's restart test restarts the server through the script.
+    export HOOKLEDGER_TEST_LEGACY_CLICKHOUSE_DIR="$work/clickhouse"
   fi
 fi
 

@@ -21,11 +21,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"reflect"
 	"regexp"
+	"strings"
+	"sync"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/churl"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/hookledger/hookledger/storage"
@@ -66,6 +70,9 @@ type Conn struct {
 	dbName string
 	log    *slog.Logger
 	retry  retryPolicy
+	// columns caches the column list of each row type Insert has seen:
+	// reflect.Type → columnList.
+	columns sync.Map
 }
 
 var _ storage.Conn = (*Conn)(nil)
@@ -101,7 +108,10 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Conn, error) {
 	if !identifier.MatchString(dbName) {
 		return nil, fmt.Errorf("clickhouse: database name %q is not a plain identifier", dbName)
 	}
-	applyDefaults(opts, logger)
+	// ParseDSN leaves Compression nil both for no parameter and for
+	// compress=false; only the first gets the default.
+	_, compressSet := parsedQuery(dsn)["compress"]
+	applyDefaults(opts, !compressSet, logger)
 
 	c, err := open(ctx, opts, dbName, logger)
 	var ex *Exception
@@ -122,7 +132,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Conn, error) {
 }
 
 // applyDefaults fills the options the DSN left unset.
-func applyDefaults(opts *ch.Options, logger *slog.Logger) {
+func applyDefaults(opts *ch.Options, defaultCompression bool, logger *slog.Logger) {
 	if opts.DialTimeout == 0 {
 		opts.DialTimeout = defaultDialTimeout
 	}
@@ -135,7 +145,7 @@ func applyDefaults(opts *ch.Options, logger *slog.Logger) {
 	if opts.ConnMaxLifetime == 0 {
 		opts.ConnMaxLifetime = defaultConnMaxLifetime
 	}
-	if opts.Compression == nil {
+	if opts.Compression == nil && defaultCompression {
 		// Callback bodies and headers are text and compress well; every
 		// server version speaks LZ4 on the native protocol.
 		opts.Compression = &ch.Compression{Method: ch.CompressionLZ4}
@@ -144,6 +154,17 @@ func applyDefaults(opts *ch.Options, logger *slog.Logger) {
 	// servers older than it supports. Both reach the caller as errors (or
 	// are irrelevant to hookledger's SQL), so its records are kept at Debug.
 	opts.Logger = slog.New(debugOnly{logger.Handler()}).With("component", "clickhouse-go")
+}
+
+// parsedQuery returns the DSN's query parameters (none if it does not
+// parse, which ParseDSN has already ruled out). churl is the parser
+// ParseDSN uses: net/url rejects a DSN that lists several hosts.
+func parsedQuery(dsn string) url.Values {
+	u, err := churl.Parse(dsn)
+	if err != nil {
+		return nil
+	}
+	return u.Query()
 }
 
 // open builds the pool and pings it once.
@@ -189,8 +210,15 @@ func (c *Conn) Exec(ctx context.Context, query string) error {
 }
 
 // Insert appends rows to table in one block. Each row is a struct, or a
-// pointer to one, whose `ch` tags name table's columns; every column of the
-// table must have a field.
+// pointer to one, all of the same type; its `ch` tags (else field names)
+// name the columns to fill, and the table's other columns take their
+// defaults, as they do for the chDB driver's JSONEachRow inserts.
+//
+// The INSERT names its columns. Besides keeping rows valid when a later
+// migration adds a column, that is what makes inserts work on old servers:
+// ClickHouse 18.16 answers a bare "INSERT INTO t FORMAT Native" (the form
+// clickhouse-go sends) with an empty table header, after which the driver
+// sends no column and the server writes nothing, without an error.
 //
 // A failed attempt is re-sent whole, in the same order, so the server sees
 // the same block again: ReplicatedMergeTree (and MergeTree with
@@ -200,34 +228,60 @@ func (c *Conn) Insert(ctx context.Context, table string, rows []any) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	// clickhouse-go's AppendStruct takes pointers; Store passes values.
+	rowType, ptrs, err := structPointers(rows)
+	if err != nil {
+		return fmt.Errorf("clickhouse: insert into %s: %w", table, err)
+	}
+	cols, err := c.columnsOf(rowType)
+	if err != nil {
+		return fmt.Errorf("clickhouse: insert into %s: %w", table, err)
+	}
+	query := "INSERT INTO " + table + " (" + cols.list + ")"
+	return c.do(ctx, "insert into "+table, func(ctx context.Context) (bool, error) {
+		return true, c.insertOnce(ctx, query, len(cols.names), ptrs)
+	})
+}
+
+// structPointers returns rows as pointers to structs of one type:
+// clickhouse-go's AppendStruct takes pointers, Store passes values.
+func structPointers(rows []any) (reflect.Type, []any, error) {
+	var typ reflect.Type
 	ptrs := make([]any, len(rows))
 	for i, r := range rows {
 		v := reflect.ValueOf(r)
 		switch {
 		case v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Struct:
 			ptrs[i] = r
+			v = v.Elem()
 		case v.Kind() == reflect.Struct:
 			p := reflect.New(v.Type())
 			p.Elem().Set(v)
 			ptrs[i] = p.Interface()
 		default:
-			return fmt.Errorf("clickhouse: insert into %s: row %d is %T, not a struct", table, i, r)
+			return nil, nil, fmt.Errorf("row %d is %T, not a struct", i, r)
+		}
+		if typ == nil {
+			typ = v.Type()
+		} else if v.Type() != typ {
+			return nil, nil, fmt.Errorf("row %d is a %v, row 0 a %v: one insert takes one row type", i, v.Type(), typ)
 		}
 	}
-	return c.do(ctx, "insert into "+table, func(ctx context.Context) (bool, error) {
-		return true, c.insertOnce(ctx, table, ptrs)
-	})
+	return typ, ptrs, nil
 }
 
-func (c *Conn) insertOnce(ctx context.Context, table string, rows []any) (err error) {
-	batch, err := c.db.PrepareBatch(ctx, "INSERT INTO "+table)
+func (c *Conn) insertOnce(ctx context.Context, query string, ncols int, rows []any) error {
+	batch, err := c.db.PrepareBatch(ctx, query)
 	if err != nil {
 		return err
 	}
 	// Close releases the connection when Send was never reached; after
 	// Send it does nothing.
 	defer func() { _ = batch.Close() }()
+	// clickhouse-go fills only the columns of the header the server sent
+	// back. Fewer than asked for would drop data without an error.
+	if n := len(batch.Columns()); n != ncols {
+		return fmt.Errorf("server answered %q with %d columns, want %d", query, n, ncols)
+	}
 	for _, r := range rows {
 		if err := batch.AppendStruct(r); err != nil {
 			return err
@@ -268,7 +322,12 @@ func (c *Conn) selectOnce(ctx context.Context, query string, fn func(row []byte)
 		return err
 	}
 	defer rows.Close()
-	enc := newRowEncoder(rows.Columns(), rows.ColumnTypes())
+	types := rows.ColumnTypes()
+	scanTypes := make([]reflect.Type, len(types))
+	for i, ct := range types {
+		scanTypes[i] = ct.ScanType()
+	}
+	enc := newRowEncoder(rows.Columns(), scanTypes)
 	for rows.Next() {
 		if err := rows.Scan(enc.dest()...); err != nil {
 			return err
@@ -313,3 +372,64 @@ func (d debugOnly) Handle(ctx context.Context, r slog.Record) error {
 
 func (d debugOnly) WithAttrs(attrs []slog.Attr) slog.Handler { return debugOnly{d.h.WithAttrs(attrs)} }
 func (d debugOnly) WithGroup(name string) slog.Handler       { return debugOnly{d.h.WithGroup(name)} }
+
+// columnList is the columns a row type fills, in field order.
+type columnList struct {
+	names []string
+	list  string // the names quoted and comma-separated, for the INSERT
+}
+
+// columnsOf returns the columns of row type t, named as clickhouse-go's
+// AppendStruct maps them: a field's `ch` tag, else its name; "-" and
+// unexported fields skipped; embedded structs (not pointers) flattened.
+func (c *Conn) columnsOf(t reflect.Type) (columnList, error) {
+	if cl, ok := c.columns.Load(t); ok {
+		return cl.(columnList), nil
+	}
+	var (
+		cl   columnList
+		seen = map[string]bool{}
+		dup  string
+		walk func(t reflect.Type)
+	)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name := f.Name
+			if tag := f.Tag.Get("ch"); tag != "" {
+				name = tag
+			}
+			switch {
+			case name == "-", !f.IsExported() && !f.Anonymous:
+			case f.Anonymous:
+				if f.Type.Kind() == reflect.Struct {
+					walk(f.Type)
+				}
+			case seen[name]:
+				// AppendStruct would fill the column from one of them,
+				// silently.
+				dup = name
+			default:
+				seen[name] = true
+				cl.names = append(cl.names, name)
+			}
+		}
+	}
+	walk(t)
+	if dup != "" {
+		return cl, fmt.Errorf("row type %v names column %q twice", t, dup)
+	}
+	if len(cl.names) == 0 {
+		return cl, fmt.Errorf("row type %v names no column", t)
+	}
+	quoted := make([]string, len(cl.names))
+	for i, n := range cl.names {
+		if strings.ContainsAny(n, "`\\") {
+			return cl, fmt.Errorf("row type %v: column name %q cannot be quoted", t, n)
+		}
+		quoted[i] = "`" + n + "`"
+	}
+	cl.list = strings.Join(quoted, ", ")
+	c.columns.Store(t, cl)
+	return cl, nil
+}

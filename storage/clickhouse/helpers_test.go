@@ -29,6 +29,10 @@ const (
 	// envLegacyAddr is host:port of the native port of Debian's
 	// clickhouse-server 18.16, as scripts/clickhouse-server.sh prints it.
 	envLegacyAddr = "HOOKLEDGER_TEST_LEGACY_CLICKHOUSE_ADDR"
+	// envLegacyDir is the folder given to scripts/clickhouse-server.sh for
+	// that server, when not the script's default: TestLegacyServerRestart
+	// restarts the server through the script.
+	envLegacyDir = "HOOKLEDGER_TEST_LEGACY_CLICKHOUSE_DIR"
 )
 
 // logRecorder is a slog handler that keeps the messages it is given.
@@ -44,12 +48,25 @@ func (l logRecorder) Enabled(context.Context, slog.Level) bool { return true }
 func (l logRecorder) Handle(_ context.Context, r slog.Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	*l.msgs = append(*l.msgs, r.Level.String()+" "+r.Message)
+	var b strings.Builder
+	b.WriteString(r.Level.String() + " " + r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		b.WriteString(" " + a.String())
+		return true
+	})
+	*l.msgs = append(*l.msgs, b.String())
 	return nil
 }
 
 func (l logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
 func (l logRecorder) WithGroup(string) slog.Handler      { return l }
+
+// all returns the messages so far.
+func (l logRecorder) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), *l.msgs...)
+}
 
 // count returns how many messages contain s.
 func (l logRecorder) count(s string) int {
@@ -65,6 +82,16 @@ func (l logRecorder) count(s string) int {
 }
 
 const retryMsg = "connection failed, retrying"
+
+// logRetries shows the retries a test caused, with the errors behind them.
+func logRetries(t *testing.T, log logRecorder) {
+	t.Helper()
+	for _, m := range log.all() {
+		if strings.Contains(m, retryMsg) {
+			t.Log(m)
+		}
+	}
+}
 
 func randomName(prefix string) string {
 	b := make([]byte, 6)

@@ -10,16 +10,17 @@ import (
 	"slices"
 	"strconv"
 	"time"
-
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // rowEncoder renders result rows as the JSON objects the chDB driver's
 // JSONEachRow output decodes to, from values scanned into each column's
 // ScanType:
 //
-//   - DateTime, DateTime64 (and Date): RFC 3339 strings in UTC, with as many
-//     fractional digits as needed (time.Time's own JSON form);
+//   - DateTime, DateTime64: RFC 3339 strings in UTC, with as many fractional
+//     digits as needed (time.Time's own JSON form; chDB writes ".500Z" where
+//     this writes ".5Z", the same instant to any JSON decoder);
+//   - Date, Date32: midnight UTC in that form, where chDB writes
+//     "2006-01-02" (hookledger's schema has no Date column);
 //   - integers of any width: JSON numbers, never quoted;
 //   - UUID, IPv4/IPv6, Enum, LowCardinality(String), FixedString: strings;
 //   - Bool: true/false; Nullable: null or the value;
@@ -40,14 +41,16 @@ type rowEncoder struct {
 	enc   *json.Encoder // writes into buf
 }
 
-func newRowEncoder(names []string, types []driver.ColumnType) *rowEncoder {
+// newRowEncoder renders rows of columns names whose values scan into
+// scanTypes (clickhouse-go's ColumnType.ScanType of each column).
+func newRowEncoder(names []string, scanTypes []reflect.Type) *rowEncoder {
 	e := &rowEncoder{}
 	e.enc = json.NewEncoder(&e.buf)
 	e.enc.SetEscapeHTML(false)
 	for i, name := range names {
 		k, _ := json.Marshal(name)
 		e.keys = append(e.keys, append(k, ':'))
-		p := reflect.New(types[i].ScanType())
+		p := reflect.New(scanTypes[i])
 		e.ptrs = append(e.ptrs, p.Interface())
 		e.elems = append(e.elems, p.Elem())
 	}

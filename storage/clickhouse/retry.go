@@ -59,7 +59,7 @@ func (c *Conn) do(ctx context.Context, op string, f func(context.Context) (retry
 
 // transient reports whether err is a connection failure that a new
 // connection may not meet: the server closed or reset the connection, or
-// could not be dialled (refused while restarting). A server exception is
+// refused a new one (as it does while restarting). A server exception is
 // never transient, whatever its code: the statement reached the server and
 // was judged there. Neither is a timeout of a query that was running, nor
 // the pool being exhausted: retrying those only adds load.
@@ -71,10 +71,12 @@ func transient(err error) bool {
 	if errors.Is(err, ch.ErrAcquireConnTimeout) || errors.Is(err, ch.ErrConnectionClosed) {
 		return false
 	}
-	// A failed dial sent nothing, so trying again is always safe.
+	// A failed dial sent nothing, so trying again is always safe; but one
+	// that timed out would make each retry wait a whole dial timeout for a
+	// host that is unreachable rather than restarting.
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
-		return true
+		return !op.Timeout()
 	}
 	for _, target := range []error{
 		io.EOF, io.ErrUnexpectedEOF, net.ErrClosed,
