@@ -5,17 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/hookledger/hookledger/schema"
 	"github.com/hookledger/hookledger/storage"
-)
-
-const (
-	defaultLimit = 100
-	maxLimit     = 1000
 )
 
 // badRequest is a client error in a query parameter.
@@ -25,25 +21,37 @@ func (e *badRequest) Error() string { return e.msg }
 
 // parsePage reads limit, since, until and cursor.
 func parsePage(c echo.Context) (storage.Page, error) {
-	p := storage.Page{Limit: defaultLimit}
+	p := storage.Page{Limit: storage.DefaultLimit}
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			return p, &badRequest{fmt.Sprintf("limit must be an integer from 1 to %d", maxLimit)}
+		if err != nil || n < 1 || n > storage.MaxLimit {
+			return p, &badRequest{fmt.Sprintf("limit must be an integer from 1 to %d", storage.MaxLimit)}
 		}
 		p.Limit = n
 	}
 	var err error
-	if p.Since, err = parseTime(c, "since"); err != nil {
-		return p, err
-	}
-	if p.Until, err = parseTime(c, "until"); err != nil {
+	if p.Since, p.Until, err = parseRange(c); err != nil {
 		return p, err
 	}
 	if p.After, err = storage.DecodeCursor(c.QueryParam("cursor")); err != nil {
 		return p, &badRequest{"cursor is not one this API returned"}
 	}
 	return p, nil
+}
+
+// parseRange reads since (inclusive) and until (exclusive); either may be
+// absent, but when both are given the range must not be empty.
+func parseRange(c echo.Context) (since, until time.Time, err error) {
+	if since, err = parseTime(c, "since"); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if until, err = parseTime(c, "until"); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if !since.IsZero() && !until.IsZero() && !until.After(since) {
+		return time.Time{}, time.Time{}, &badRequest{"until must be later than since"}
+	}
+	return since, until, nil
 }
 
 func parseTime(c echo.Context, name string) (time.Time, error) {
@@ -84,6 +92,87 @@ func (s *Server) listRejections(c echo.Context) error {
 		return s.readError(c, err, "rejections")
 	}
 	return list(c, items, next)
+}
+
+func (s *Server) listMessages(c echo.Context) error {
+	p, err := parsePage(c)
+	if err != nil {
+		return s.readError(c, err, "messages")
+	}
+	f := storage.MessageFilter{
+		Status: c.QueryParam("status"), Provider: c.QueryParam("provider"), Source: c.QueryParam("source"),
+		To: c.QueryParam("to"), From: c.QueryParam("from"),
+	}
+	if _, known := schema.MessageStatusRank(f.Status); f.Status != "" && !known {
+		return s.readError(c, &badRequest{"status must be a message status: " + strings.Join(storage.MessageStatuses(), ", ")}, "messages")
+	}
+	items, next, err := s.store.ListMessages(c.Request().Context(), scopeOf(c), f, p)
+	if err != nil {
+		return s.readError(c, err, "messages")
+	}
+	return list(c, items, next)
+}
+
+func (s *Server) listCalls(c echo.Context) error {
+	p, err := parsePage(c)
+	if err != nil {
+		return s.readError(c, err, "calls")
+	}
+	f := storage.CallFilter{Status: c.QueryParam("status"), Provider: c.QueryParam("provider"), Source: c.QueryParam("source")}
+	if _, known := schema.CallStatusRank(f.Status); f.Status != "" && !known {
+		return s.readError(c, &badRequest{"status must be a call status: " + strings.Join(storage.CallStatuses(), ", ")}, "calls")
+	}
+	items, next, err := s.store.ListCalls(c.Request().Context(), scopeOf(c), f, p)
+	if err != nil {
+		return s.readError(c, err, "calls")
+	}
+	return list(c, items, next)
+}
+
+func (s *Server) listReplies(c echo.Context) error {
+	p, err := parsePage(c)
+	if err != nil {
+		return s.readError(c, err, "replies")
+	}
+	f := storage.ReplyFilter{MessageID: c.QueryParam("message_id"), From: c.QueryParam("from"), To: c.QueryParam("to")}
+	items, next, err := s.store.Replies(c.Request().Context(), scopeOf(c), f, p)
+	if err != nil {
+		return s.readError(c, err, "replies")
+	}
+	return list(c, items, next)
+}
+
+// messageStats answers /v1/stats/messages. Defaults: interval=hour,
+// group_by=provider, and no time bound (like lists without since). Only
+// buckets holding at least one message are listed, oldest first.
+func (s *Server) messageStats(c echo.Context) error {
+	q := storage.StatsQuery{Interval: storage.IntervalHour, GroupBy: storage.GroupByProvider}
+	var err error
+	if q.Since, q.Until, err = parseRange(c); err != nil {
+		return s.readError(c, err, "stats")
+	}
+	switch v := storage.StatsInterval(c.QueryParam("interval")); v {
+	case "":
+	case storage.IntervalHour, storage.IntervalDay:
+		q.Interval = v
+	default:
+		return s.readError(c, &badRequest{"interval must be hour or day"}, "stats")
+	}
+	switch v := storage.StatsGroup(c.QueryParam("group_by")); v {
+	case "":
+	case storage.GroupByProvider, storage.GroupBySource:
+		q.GroupBy = v
+	default:
+		return s.readError(c, &badRequest{"group_by must be provider or source"}, "stats")
+	}
+	buckets, err := s.store.MessageStats(c.Request().Context(), scopeOf(c), q)
+	if err != nil {
+		return s.readError(c, err, "stats")
+	}
+	if buckets == nil {
+		buckets = []storage.StatsBucket{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"buckets": buckets})
 }
 
 func isBadRequest(err error) (string, bool) {

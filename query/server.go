@@ -12,9 +12,15 @@ import (
 	"github.com/hookledger/hookledger/storage"
 )
 
-// Store is what the API reads.
+// Store is what the API reads. Every method sees only what scope allows;
+// single reads return storage.ErrNotFound when the scope sees nothing.
 type Store interface {
 	Messages(ctx context.Context, scope storage.Scope, id, provider string) ([]storage.Message, error)
+	ListMessages(ctx context.Context, scope storage.Scope, f storage.MessageFilter, p storage.Page) ([]storage.Message, *storage.Cursor, error)
+	Calls(ctx context.Context, scope storage.Scope, id, provider string) ([]storage.Call, error)
+	ListCalls(ctx context.Context, scope storage.Scope, f storage.CallFilter, p storage.Page) ([]storage.Call, *storage.Cursor, error)
+	Replies(ctx context.Context, scope storage.Scope, f storage.ReplyFilter, p storage.Page) ([]storage.Reply, *storage.Cursor, error)
+	MessageStats(ctx context.Context, scope storage.Scope, q storage.StatsQuery) ([]storage.StatsBucket, error)
 	Callback(ctx context.Context, scope storage.Scope, eventID string) (*storage.Callback, error)
 	Rejections(ctx context.Context, scope storage.Scope, f storage.RejectionFilter, p storage.Page) ([]storage.Rejection, *storage.Cursor, error)
 }
@@ -42,7 +48,12 @@ func (s *Server) SetTokens(t Tokens) { s.tokens.Store(&t) }
 // Register mounts the API on e.
 func (s *Server) Register(e *echo.Echo) {
 	v1 := e.Group("/v1", s.authenticate)
+	v1.GET("/messages", s.listMessages)
 	v1.GET("/messages/:id", s.getMessage)
+	v1.GET("/calls", s.listCalls)
+	v1.GET("/calls/:id", s.getCall)
+	v1.GET("/replies", s.listReplies)
+	v1.GET("/stats/messages", s.messageStats)
 	v1.GET("/callbacks/:id", s.getCallback)
 	v1.GET("/rejections", s.listRejections)
 }
@@ -75,12 +86,33 @@ func (s *Server) getMessage(c echo.Context) error {
 		for i, m := range msgs {
 			providers[i] = m.Provider
 		}
-		return c.JSON(http.StatusConflict, map[string]any{
-			"error":     "message id is known to several providers; add ?provider=",
-			"providers": providers,
-		})
+		return ambiguous(c, "message", providers)
 	}
 	return c.JSON(http.StatusOK, msgs[0])
+}
+
+func (s *Server) getCall(c echo.Context) error {
+	calls, err := s.store.Calls(c.Request().Context(), scopeOf(c), c.Param("id"), c.QueryParam("provider"))
+	if err != nil {
+		return s.readError(c, err, "call")
+	}
+	if len(calls) > 1 {
+		providers := make([]string, len(calls))
+		for i, call := range calls {
+			providers[i] = call.Provider
+		}
+		return ambiguous(c, "call", providers)
+	}
+	return c.JSON(http.StatusOK, calls[0])
+}
+
+// ambiguous answers 409 for an id several providers know (ids are unique
+// per provider only), naming them so the client can add ?provider=.
+func ambiguous(c echo.Context, what string, providers []string) error {
+	return c.JSON(http.StatusConflict, map[string]any{
+		"error":     what + " id is known to several providers; add ?provider=",
+		"providers": providers,
+	})
 }
 
 func (s *Server) getCallback(c echo.Context) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -43,7 +42,7 @@ func (s *Store) Rejections(ctx context.Context, scope Scope, f RejectionFilter, 
 	}
 	q := "SELECT event_id, received_at, source, provider, tenant, reason, remote_addr, method, url, body_bytes FROM " +
 		s.table("callbacks") + " FINAL" + w.String() +
-		" ORDER BY received_at DESC, event_id DESC LIMIT " + strconv.Itoa(p.Limit+1)
+		" ORDER BY received_at DESC, event_id DESC" + p.fetchLimit()
 	var out []Rejection
 	err := s.conn.Select(ctx, q, func(row []byte) error {
 		var r Rejection
@@ -56,14 +55,11 @@ func (s *Store) Rejections(ctx context.Context, scope Scope, f RejectionFilter, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: list rejections: %w", err)
 	}
-	if len(out) > p.Limit {
-		out = out[:p.Limit]
-		last := out[len(out)-1]
-		return out, &Cursor{At: last.ReceivedAt, ID: last.EventID}, nil
-	}
-	return out, nil, nil
+	out, next := cutPage(out, p, func(r Rejection) Cursor { return Cursor{At: r.ReceivedAt, ID: r.EventID} })
+	return out, next, nil
 }
 
+// timeRange bounds column to p's [Since, Until).
 func timeRange(w *where, column string, p Page) {
 	if !p.Since.IsZero() {
 		w.add(column + " >= " + timeLiteral(p.Since))

@@ -1,6 +1,9 @@
 package storage
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -55,4 +58,26 @@ func (w where) String() string {
 		return ""
 	}
 	return " WHERE " + strings.Join(w, " AND ")
+}
+
+// newestFirstAfter renders the keyset condition of a newest-first list:
+// the row's (columns) tuple sorts strictly before the cursor's values, so a
+// page continues exactly where the previous one stopped, equal timestamps
+// included. values must already be literals (quote, timeLiteral).
+func newestFirstAfter(columns string, values ...string) string {
+	return "(" + columns + ") < (" + strings.Join(values, ", ") + ")"
+}
+
+// selectAll runs q and decodes every row into a T.
+func selectAll[T any](ctx context.Context, conn Conn, q string) ([]T, error) {
+	var out []T
+	err := conn.Select(ctx, q, func(row []byte) error {
+		var v T
+		if err := json.Unmarshal(row, &v); err != nil {
+			return fmt.Errorf("decode row: %w", err)
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
 }

@@ -84,10 +84,12 @@ type migrationRow struct {
 	AppliedAt time.Time `ch:"applied_at" json:"applied_at"`
 }
 
-// retentionColumns names, per table, the time its rows expire from.
+// retentionColumns names, per table, the time its rows expire from. The
+// current-state tables expire a message or call with its last event.
 var retentionColumns = map[string]string{
 	"callbacks": "received_at", "message_events": "received_at",
 	"replies": "received_at", "call_events": "received_at",
+	"messages_current": "last_received_at", "calls_current": "last_received_at",
 }
 
 // ApplyRetention sets (or, for 0, removes) the TTL of every history table.
@@ -183,12 +185,59 @@ func anySlice[T any](in []T) []any {
 	return out
 }
 
-// TruncateNormalised empties the normalised tables, for a replay that
-// rebuilds them from the raw topic.
+// TruncateNormalised empties the normalised tables and the current state
+// derived from them, for a replay that rebuilds them from the raw topic.
 func (s *Store) TruncateNormalised(ctx context.Context) error {
-	for _, t := range []string{"message_events", "replies", "call_events"} {
+	for _, t := range append([]string{"message_events", "replies", "call_events"}, currentStateTables...) {
 		if err := s.conn.Exec(ctx, "TRUNCATE TABLE IF EXISTS "+s.table(t)); err != nil {
 			return fmt.Errorf("storage: truncate %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// currentStateTables are the aggregated tables that migration 0002's
+// materialized views feed from message_events and call_events.
+var currentStateTables = []string{"messages_current", "calls_current"}
+
+// backfillMigration is the migration whose statements fill the
+// current-state tables from the event tables.
+const backfillMigration = "0003_backfill_current_state"
+
+// RebuildCurrentState recomputes messages_current and calls_current from
+// the event tables.
+//
+// The materialized views only ever add to the current state. A replay that
+// stores a different row under an existing dedup key (after a corrected
+// status mapping, say) replaces the event, but the old version keeps taking
+// part in the aggregate until this runs.
+//
+// It is safe while the processor writes: a row inserted meanwhile may reach
+// the aggregate through both the view and the refill, which min, max and
+// argMax do not notice. Between the truncate and the end of the refill,
+// lists and statistics are incomplete.
+func (s *Store) RebuildCurrentState(ctx context.Context) error {
+	migrations, err := schema.Migrations()
+	if err != nil {
+		return err
+	}
+	var refill []string
+	for _, m := range migrations {
+		if m.Name == backfillMigration {
+			refill = m.Statements
+		}
+	}
+	if len(refill) == 0 {
+		return fmt.Errorf("storage: migration %s not found", backfillMigration)
+	}
+	for _, t := range currentStateTables {
+		if err := s.conn.Exec(ctx, "TRUNCATE TABLE IF EXISTS "+s.table(t)); err != nil {
+			return fmt.Errorf("storage: truncate %s: %w", t, err)
+		}
+	}
+	for i, stmt := range refill {
+		if err := s.conn.Exec(ctx, strings.ReplaceAll(stmt, "{db}", s.db)); err != nil {
+			return fmt.Errorf("storage: refill current state (statement %d): %w", i+1, err)
 		}
 	}
 	return nil

@@ -81,6 +81,12 @@ func replayInto(ctx context.Context, brokers []string, rawTopic string, store *s
 	if err == nil {
 		err = flush()
 	}
+	if err == nil {
+		// The current-state tables only ever add: a replayed row whose
+		// content changed under an existing dedup key must replace the old
+		// one there too.
+		err = store.RebuildCurrentState(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}

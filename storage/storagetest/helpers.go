@@ -2,8 +2,8 @@ package storagetest
 
 import (
 	"context"
-	"encoding/json"
 	stdbase64 "encoding/base64"
+	"encoding/json"
 	"testing"
 
 	"github.com/hookledger/hookledger/storage"

@@ -22,13 +22,24 @@ type NewStore func(t *testing.T) *storage.Store
 // Run runs the suite.
 func Run(t *testing.T, newStore NewStore) {
 	tests := map[string]func(*testing.T, *storage.Store){
-		"MigrateIsIdempotent":           testMigrateIsIdempotent,
-		"CallbackRoundTripsBodyExactly": testCallbackRoundTrip,
-		"CallbackRedeliveryIsHarmless":  testCallbackRedelivery,
-		"MessageStatusNeverMovesBack":   testMessageRanking,
-		"MessageEventsDeduplicate":      testMessageDedup,
-		"MessageScopedByTenant":         testMessageScope,
-		"MessageAmbiguousAcrossProviders": testMessageAmbiguous,
+		"MigrateIsIdempotent":                testMigrateIsIdempotent,
+		"CallbackRoundTripsBodyExactly":      testCallbackRoundTrip,
+		"CallbackRedeliveryIsHarmless":       testCallbackRedelivery,
+		"MessageStatusNeverMovesBack":        testMessageRanking,
+		"MessageEventsDeduplicate":           testMessageDedup,
+		"MessageScopedByTenant":              testMessageScope,
+		"MessageAmbiguousAcrossProviders":    testMessageAmbiguous,
+		"MessageListRanksOutOfOrderArrivals": testMessageListRanking,
+		"MessageListFilters":                 testMessageListFilters,
+		"MessageListScopedByTenant":          testMessageListScope,
+		"MessageListPagination":              testMessageListPagination,
+		"CurrentStateIgnoresRedelivery":      testCurrentStateIdempotent,
+		"CurrentStateRebuildAndTruncate":     testCurrentStateRebuild,
+		"CurrentStateBackfilledOnUpgrade":    testCurrentStateBackfill,
+		"CallStatusRanking":                  testCallRanking,
+		"CallListFiltersAndAmbiguity":        testCallListFilters,
+		"ReplyList":                          testReplyList,
+		"MessageStats":                       testMessageStats,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {

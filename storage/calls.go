@@ -1,0 +1,127 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// CallEvent is one logical event in a call's timeline (SPEC §9). A
+// non-status event (recording, input, transfer, machine detection) has
+// the empty Status and its kind in ProviderStatus.
+type CallEvent struct {
+	EventID        string    `json:"event_id"`
+	Status         string    `json:"status"`
+	ProviderStatus string    `json:"provider_status"`
+	OccurredAt     time.Time `json:"occurred_at"`
+	ReceivedAt     time.Time `json:"received_at"`
+	Detail         string    `json:"detail"`
+}
+
+// Call is a call's current state and, for single reads, its timeline.
+//
+// Status is the best-ranked status event's (SPEC §7 call ranking; ties to
+// the later provider time, then the later receive time); non-status events
+// never set it. A call with no status event yet has Status "" and a nil
+// StatusAt (JSON null). DurationSeconds is the largest duration any event
+// reported.
+type Call struct {
+	CallID          string      `json:"call_id"`
+	Provider        string      `json:"provider"`
+	Tenant          string      `json:"tenant"`
+	Source          string      `json:"source"`
+	Status          string      `json:"status"`
+	StatusAt        *time.Time  `json:"status_at"`
+	To              string      `json:"to"`
+	From            string      `json:"from"`
+	Direction       string      `json:"direction"`
+	DurationSeconds uint32      `json:"duration_seconds"`
+	ConversationID  string      `json:"conversation_id,omitempty"` // Vonage's conversation_uuid
+	Events          []CallEvent `json:"events,omitempty"`
+}
+
+type callEventRow struct {
+	EventID         string    `json:"event_id"`
+	Tenant          string    `json:"tenant"`
+	Source          string    `json:"source"`
+	Provider        string    `json:"provider"`
+	CallID          string    `json:"call_id"`
+	ConversationID  string    `json:"conversation_id"`
+	Status          string    `json:"status"`
+	StatusRank      uint8     `json:"status_rank"`
+	ProviderStatus  string    `json:"provider_status"`
+	OccurredAt      time.Time `json:"occurred_at"`
+	ReceivedAt      time.Time `json:"received_at"`
+	To              string    `json:"to"`
+	From            string    `json:"from"`
+	Direction       string    `json:"direction"`
+	DurationSeconds uint32    `json:"duration_seconds"`
+	Detail          string    `json:"detail"`
+}
+
+// Calls returns call id's state per provider that knows it (more than one
+// means the id is ambiguous across providers), each with its timeline
+// oldest first by provider time. It returns ErrNotFound when the scope sees
+// none. It aggregates exactly as the calls_current view does, so a call
+// reads the same here and in ListCalls.
+func (s *Store) Calls(ctx context.Context, scope Scope, id, provider string) ([]Call, error) {
+	w := where{scope.condition(), "call_id = " + quote(id)}
+	if provider != "" {
+		w.add("provider = " + quote(provider))
+	}
+	q := "SELECT event_id, tenant, source, provider, call_id, conversation_id, status, status_rank, provider_status," +
+		" occurred_at, received_at, `to`, `from`, direction, duration_seconds, detail FROM " +
+		s.table("call_events") + " FINAL" + w.String() + " ORDER BY provider, occurred_at, received_at, dedup_key"
+	rows, err := selectAll[callEventRow](ctx, s.conn, q)
+	if err != nil {
+		return nil, fmt.Errorf("storage: read call %q: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return nil, ErrNotFound
+	}
+	byProvider := map[string]*Call{}
+	best := map[string]callEventRow{}
+	for _, r := range rows {
+		c, ok := byProvider[r.Provider]
+		if !ok {
+			c = &Call{CallID: r.CallID, Provider: r.Provider}
+			byProvider[r.Provider] = c
+		}
+		c.Events = append(c.Events, CallEvent{
+			EventID: r.EventID, Status: r.Status, ProviderStatus: r.ProviderStatus,
+			OccurredAt: r.OccurredAt, ReceivedAt: r.ReceivedAt, Detail: r.Detail,
+		})
+		// Rows come in provider-time order: the latest event that carries a
+		// value wins, as argMaxIf over (occurred_at, received_at) in the view.
+		c.Tenant, c.Source = r.Tenant, r.Source
+		c.To = lastNonEmpty(c.To, r.To)
+		c.From = lastNonEmpty(c.From, r.From)
+		c.Direction = lastNonEmpty(c.Direction, r.Direction)
+		c.ConversationID = lastNonEmpty(c.ConversationID, r.ConversationID)
+		c.DurationSeconds = max(c.DurationSeconds, r.DurationSeconds)
+		if r.Status == "" {
+			continue // a non-status event never sets the status
+		}
+		if b, seen := best[r.Provider]; !seen || ranksAbove(r.StatusRank, r.OccurredAt, r.ReceivedAt, b.StatusRank, b.OccurredAt, b.ReceivedAt) {
+			best[r.Provider] = r
+		}
+	}
+	out := make([]Call, 0, len(byProvider))
+	for p, c := range byProvider {
+		if b, ok := best[p]; ok {
+			at := b.OccurredAt
+			c.Status, c.StatusAt = b.Status, &at
+		}
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Provider < out[j].Provider })
+	return out, nil
+}
+
+func lastNonEmpty(current, next string) string {
+	if next != "" {
+		return next
+	}
+	return current
+}
