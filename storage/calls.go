@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/hookledger/hookledger/schema"
 )
 
 // CallEvent is one logical event in a call's timeline (SPEC §9). A
@@ -41,25 +43,6 @@ type Call struct {
 	Events          []CallEvent `json:"events,omitempty"`
 }
 
-type callEventRow struct {
-	EventID         string    `json:"event_id"`
-	Tenant          string    `json:"tenant"`
-	Source          string    `json:"source"`
-	Provider        string    `json:"provider"`
-	CallID          string    `json:"call_id"`
-	ConversationID  string    `json:"conversation_id"`
-	Status          string    `json:"status"`
-	StatusRank      uint8     `json:"status_rank"`
-	ProviderStatus  string    `json:"provider_status"`
-	OccurredAt      time.Time `json:"occurred_at"`
-	ReceivedAt      time.Time `json:"received_at"`
-	To              string    `json:"to"`
-	From            string    `json:"from"`
-	Direction       string    `json:"direction"`
-	DurationSeconds uint32    `json:"duration_seconds"`
-	Detail          string    `json:"detail"`
-}
-
 // Calls returns call id's state per provider that knows it (more than one
 // means the id is ambiguous across providers), each with its timeline
 // oldest first by provider time. It returns ErrNotFound when the scope sees
@@ -73,7 +56,7 @@ func (s *Store) Calls(ctx context.Context, scope Scope, id, provider string) ([]
 	q := "SELECT event_id, tenant, source, provider, call_id, conversation_id, status, status_rank, provider_status," +
 		" occurred_at, received_at, `to`, `from`, direction, duration_seconds, detail FROM " +
 		s.table("call_events") + " FINAL" + w.String() + " ORDER BY provider, occurred_at, received_at, dedup_key"
-	rows, err := selectAll[callEventRow](ctx, s.conn, q)
+	rows, err := selectAll[schema.CallEvent](ctx, s.conn, q)
 	if err != nil {
 		return nil, fmt.Errorf("storage: read call %q: %w", id, err)
 	}
@@ -81,7 +64,7 @@ func (s *Store) Calls(ctx context.Context, scope Scope, id, provider string) ([]
 		return nil, ErrNotFound
 	}
 	byProvider := map[string]*Call{}
-	best := map[string]callEventRow{}
+	best := map[string]schema.CallEvent{}
 	for _, r := range rows {
 		c, ok := byProvider[r.Provider]
 		if !ok {
@@ -89,7 +72,7 @@ func (s *Store) Calls(ctx context.Context, scope Scope, id, provider string) ([]
 			byProvider[r.Provider] = c
 		}
 		c.Events = append(c.Events, CallEvent{
-			EventID: r.EventID, Status: r.Status, ProviderStatus: r.ProviderStatus,
+			EventID: r.EventID.String(), Status: r.Status, ProviderStatus: r.ProviderStatus,
 			OccurredAt: r.OccurredAt, ReceivedAt: r.ReceivedAt, Detail: r.Detail,
 		})
 		// Rows come in provider-time order: the latest event that carries a

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/hookledger/hookledger/schema"
 )
 
 // Scope limits reads to the tenants an API token may see.
@@ -49,23 +51,6 @@ type Message struct {
 	Events    []MessageEvent `json:"events,omitempty"`
 }
 
-type messageEventRow struct {
-	EventID        string    `json:"event_id"`
-	Tenant         string    `json:"tenant"`
-	Source         string    `json:"source"`
-	Provider       string    `json:"provider"`
-	MessageID      string    `json:"message_id"`
-	Status         string    `json:"status"`
-	StatusRank     uint8     `json:"status_rank"`
-	ProviderStatus string    `json:"provider_status"`
-	OccurredAt     time.Time `json:"occurred_at"`
-	ReceivedAt     time.Time `json:"received_at"`
-	To             string    `json:"to"`
-	From           string    `json:"from"`
-	ErrorCode      string    `json:"error_code"`
-	ErrorDetail    string    `json:"error_detail"`
-}
-
 // ranksAbove reports whether a is a better "current status" than b: higher
 // rank, then later provider time, then later receive time (SPEC §7).
 func ranksAbove(aRank uint8, aOcc, aRecv time.Time, bRank uint8, bOcc, bRecv time.Time) bool {
@@ -90,10 +75,10 @@ func (s *Store) Messages(ctx context.Context, scope Scope, id, provider string) 
 		" provider_status, occurred_at, received_at, `to`, `from`, error_code, error_detail FROM " +
 		s.table("message_events") + " FINAL" + w.String() + " ORDER BY provider, occurred_at, received_at, dedup_key"
 	byProvider := map[string]*Message{}
-	best := map[string]messageEventRow{}
+	best := map[string]schema.MessageEvent{}
 	var order []string
 	err := s.conn.Select(ctx, q, func(row []byte) error {
-		var r messageEventRow
+		var r schema.MessageEvent
 		if err := json.Unmarshal(row, &r); err != nil {
 			return err
 		}
@@ -104,7 +89,7 @@ func (s *Store) Messages(ctx context.Context, scope Scope, id, provider string) 
 			order = append(order, r.Provider)
 		}
 		m.Events = append(m.Events, MessageEvent{
-			EventID: r.EventID, Status: r.Status, ProviderStatus: r.ProviderStatus,
+			EventID: r.EventID.String(), Status: r.Status, ProviderStatus: r.ProviderStatus,
 			OccurredAt: r.OccurredAt, ReceivedAt: r.ReceivedAt, ErrorCode: r.ErrorCode, ErrorDetail: r.ErrorDetail,
 		})
 		// Addresses and the source come from whichever event carries them;
