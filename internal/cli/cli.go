@@ -77,6 +77,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 			},
 		},
 	)
+	root.AddCommand(newMessageMediaCommand(os.LookupEnv), newVonageCommand(os.LookupEnv))
 	return root
 }
 
