@@ -156,6 +156,12 @@ func (a *App) Start(ctx context.Context) (err error) {
 
 	if a.tiers.Process {
 		a.startProcessor(brokers, store, producer)
+		if !a.tiers.Ingest && !a.tiers.Query {
+			// Alone, the processor still needs probes and metrics.
+			if err := a.serve("processor", a.cfg.Processor.Listen, func(*echo.Echo) {}); err != nil {
+				return err
+			}
+		}
 	}
 	if a.tiers.Ingest {
 		if err := a.startIngest(producer); err != nil {

@@ -109,6 +109,10 @@ type AuditLimit struct {
 
 // Processor configures the consumers that fill ClickHouse.
 type Processor struct {
+	// Listen serves /healthz, /readyz and /metrics when the processor runs
+	// as its own tier (`hookledger process`); in `run` the ingest and query
+	// listeners serve them.
+	Listen        string        `yaml:"listen"`
 	BatchSize     int           `yaml:"batch_size"`
 	FlushInterval time.Duration `yaml:"flush_interval"`
 }
@@ -180,7 +184,7 @@ func Defaults() Config {
 			Audit:           AuditLimit{RatePerSecond: 50, Burst: 500, BodyPrefixBytes: 4096},
 			ShutdownTimeout: 20 * time.Second,
 		},
-		Processor: Processor{BatchSize: 1000, FlushInterval: 200 * time.Millisecond},
+		Processor: Processor{Listen: "127.0.0.1:8082", BatchSize: 1000, FlushInterval: 200 * time.Millisecond},
 		Query:     Query{Listen: "127.0.0.1:8081"},
 	}
 }
@@ -260,7 +264,8 @@ func (c *Config) Validate() error {
 	if c.ClickHouse.Retention < 0 {
 		errs = append(errs, fieldErr("clickhouse.retention", "must not be negative"))
 	}
-	errs = append(errs, validateListen("ingest.listen", c.Ingest.Listen), validateListen("query.listen", c.Query.Listen))
+	errs = append(errs, validateListen("ingest.listen", c.Ingest.Listen), validateListen("query.listen", c.Query.Listen),
+		validateListen("processor.listen", c.Processor.Listen))
 	if c.Ingest.PublicBaseURL != "" {
 		errs = append(errs, validateBaseURL("ingest.public_base_url", c.Ingest.PublicBaseURL))
 	}
