@@ -1,18 +1,15 @@
 package messagemedia
 
 import (
-	"bytes"
 	"context"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/hookledger/hookledger/provider/providerapi"
 	"gopkg.in/yaml.v3"
 )
 
@@ -25,15 +22,6 @@ const (
 	enabledKeyPath    = "/v1/iam/signature_keys/enabled"
 )
 
-// maxKeyAPIResponseBytes bounds how much of an answer is read. A key record
-// is well under a kilobyte; the bound only stops a misbehaving endpoint from
-// making the CLI buffer without limit.
-const maxKeyAPIResponseBytes = 1 << 20
-
-// maxProviderMessageRunes bounds the provider's own error text quoted in an
-// error, so a proxy's HTML error page does not flood the terminal.
-const maxProviderMessageRunes = 200
-
 // ErrNoEnabledKey is returned by KeyAPIClient.EnabledKey when the account has
 // no enabled signature key (the API answers 404). MessageMedia then sends
 // callbacks unsigned.
@@ -43,18 +31,19 @@ var ErrNoEnabledKey = errors.New("no signature key is enabled")
 // no key with that id (the API answers 404).
 var ErrKeyNotFound = errors.New("no signature key with that id")
 
+// keyAPIName prefixes every error about the key API.
+const keyAPIName = "messagemedia key API"
+
 // KeyAPIClient calls MessageMedia's signature-key API with HTTP Basic auth.
 //
 // Invariants: the API secret is only ever sent in the Authorization header;
-// it never appears in an error, even when the provider echoes it back. A
+// it never appears in an error, even when the provider echoes it back (the
+// secret lives only in the providerapi.Client, which guarantees both). A
 // SignatureKey returned with a non-empty PublicKey has passed the same
 // checks a source's config applies (RSA, at least MinKeyBits), so what the
 // CLI prints can be pasted into the config and will load.
 type KeyAPIClient struct {
-	base      string // scheme://host[/prefix], no trailing slash
-	apiKey    string
-	apiSecret string
-	http      *http.Client
+	api *providerapi.Client
 }
 
 // NewKeyAPIClient returns a client for the key API at base (e.g.
@@ -64,25 +53,11 @@ type KeyAPIClient struct {
 // http.DefaultClient, which has no timeout: callers bound each call through
 // its context or pass a client with one.
 func NewKeyAPIClient(base, apiKey, apiSecret string, httpClient *http.Client) (*KeyAPIClient, error) {
-	u, err := url.Parse(base)
+	api, err := providerapi.New(keyAPIName, base, apiKey, apiSecret, httpClient)
 	if err != nil {
-		return nil, fmt.Errorf("messagemedia key API base URL: %w", err)
+		return nil, err
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, errors.New("messagemedia key API base URL: want http(s)://host[/prefix] without credentials, query or fragment")
-	}
-	if apiKey == "" || apiSecret == "" {
-		return nil, errors.New("messagemedia key API: API key and secret are both required")
-	}
-	if httpClient == nil {
-		httpClient = http.DefaultClient
-	}
-	return &KeyAPIClient{
-		base:      strings.TrimRight(u.String(), "/"),
-		apiKey:    apiKey,
-		apiSecret: apiSecret,
-		http:      httpClient,
-	}, nil
+	return &KeyAPIClient{api: api}, nil
 }
 
 // SignatureKey is a signature key as the key API describes it.
@@ -241,85 +216,38 @@ func decodeSignatureKey(body []byte) (SignatureKey, error) {
 }
 
 // KeyAPIError is a non-2xx answer from the key API.
-type KeyAPIError struct {
-	Method     string
-	Path       string
-	StatusCode int
-	// Message is the provider's own explanation when it gave one: bounded,
-	// on one line, with the API secret removed.
-	Message string
-}
-
-func (e *KeyAPIError) Error() string {
-	msg := fmt.Sprintf("messagemedia key API: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
-	if e.Message != "" {
-		msg += ": " + e.Message
-	}
-	return msg
-}
+// It names providerapi.StatusError, the error type the management API
+// clients share: errors.As tells it from other errors, and its API field
+// ("messagemedia key API" here) tells which client returned it.
+// Message is MessageMedia's own explanation ("message" and any "details")
+// when it gave one: bounded, on one line, with the API secret removed.
+type KeyAPIError = providerapi.StatusError
 
 // call sends one request and returns the body of a 2xx answer; any other
 // status becomes a *KeyAPIError. payload, when not nil, is sent as JSON.
 func (c *KeyAPIClient) call(ctx context.Context, method, path string, payload any) ([]byte, error) {
-	var reqBody io.Reader
+	var encoded []byte // stays nil without a payload, so no body is sent
 	if payload != nil {
-		encoded, err := json.Marshal(payload)
-		if err != nil {
-			return nil, fmt.Errorf("messagemedia key API: %s %s: encode request: %w", method, path, err)
+		var err error
+		if encoded, err = json.Marshal(payload); err != nil {
+			return nil, fmt.Errorf("%s: %s %s: encode request: %w", keyAPIName, method, path, err)
 		}
-		reqBody = bytes.NewReader(encoded)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, reqBody)
-	if err != nil {
-		return nil, fmt.Errorf("messagemedia key API: %s %s: %w", method, path, err)
-	}
-	req.SetBasicAuth(c.apiKey, c.apiSecret)
-	req.Header.Set("Accept", "application/json")
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		// The transport's error names the URL, which carries no credentials:
-		// they travel in a header only.
-		return nil, fmt.Errorf("messagemedia key API: %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxKeyAPIResponseBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("messagemedia key API: %s %s: read answer: %w", method, path, err)
-	}
-	if len(body) > maxKeyAPIResponseBytes {
-		return nil, fmt.Errorf("messagemedia key API: %s %s: answer larger than %d bytes", method, path, maxKeyAPIResponseBytes)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, &KeyAPIError{Method: method, Path: path, StatusCode: resp.StatusCode, Message: c.providerMessage(body)}
-	}
-	return body, nil
+	return c.api.Do(ctx, method, path, encoded, keyAPIExplanation)
 }
 
-// providerMessage extracts the explanation from an error answer: the
-// "message" field MessageMedia's JSON errors carry (or a "details" list),
-// else the text itself. The secret is cut out in case the provider (or a
-// proxy) echoes request data back.
-func (c *KeyAPIClient) providerMessage(body []byte) string {
+// keyAPIExplanation extracts the explanation from an error answer: the
+// "message" field MessageMedia's JSON errors carry and any "details", joined
+// with "; ". It is "" when the answer is not such a document, and then the
+// answer's own text is quoted instead.
+func keyAPIExplanation(answer []byte) string {
 	var structured struct {
 		Message string   `json:"message"`
 		Details []string `json:"details"`
 	}
-	text := ""
-	if json.Unmarshal(body, &structured) == nil && (structured.Message != "" || len(structured.Details) > 0) {
-		text = strings.Join(append([]string{structured.Message}, structured.Details...), "; ")
-		text = strings.TrimPrefix(text, "; ")
-	} else if utf8.Valid(body) {
-		text = string(body)
+	if json.Unmarshal(answer, &structured) != nil {
+		return ""
 	}
-	// Redact before collapsing whitespace, which could otherwise split or
-	// join the secret's own spaces and hide it from the match.
-	text = strings.ReplaceAll(text, c.apiSecret, "[redacted]")
-	text = strings.Join(strings.Fields(text), " ")
-	if utf8.RuneCountInString(text) > maxProviderMessageRunes {
-		text = string([]rune(text)[:maxProviderMessageRunes]) + "…"
-	}
-	return text
+	text := strings.Join(append([]string{structured.Message}, structured.Details...), "; ")
+	return strings.TrimPrefix(text, "; ")
 }

@@ -370,7 +370,24 @@ func TestNewKeyAPIClientValidates(t *testing.T) {
 		t.Error("empty secret accepted")
 	}
 	c, err := NewKeyAPIClient("https://stub.example/prefix/", "k", "s", nil)
-	if err != nil || c.base != "https://stub.example/prefix" {
-		t.Errorf("base = %q, %v", c.base, err)
+	if err != nil || c.api.Base() != "https://stub.example/prefix" {
+		t.Errorf("base = %q, %v", c.api.Base(), err)
+	}
+}
+
+// What is quoted from an error answer: "" hands the choice back to
+// providerapi, which then quotes the answer's own text.
+func TestKeyAPIExplanation(t *testing.T) {
+	for answer, want := range map[string]string{
+		`{"message":"Invalid digest","details":["a","b"]}`: "Invalid digest; a; b",
+		`{"message":"Unauthorized"}`:                       "Unauthorized",
+		`{"details":["only details"]}`:                     "only details",
+		`{"error":"other shape"}`:                          "",
+		`<html>Bad Gateway</html>`:                         "",
+		`"a JSON string"`:                                  "",
+	} {
+		if got := keyAPIExplanation([]byte(answer)); got != want {
+			t.Errorf("keyAPIExplanation(%s) = %q, want %q", answer, got, want)
+		}
 	}
 }

@@ -6,25 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/hookledger/hookledger/provider/providerapi"
 )
 
 // DefaultApplicationsAPIBase is where Vonage's Applications API (v2) lives.
 const DefaultApplicationsAPIBase = "https://api.nexmo.com"
-
-// maxApplicationBytes bounds how much of an answer is read. An application
-// document is a few kilobytes; the bound only stops a misbehaving endpoint
-// from making the CLI buffer without limit.
-const maxApplicationBytes = 1 << 20
-
-// maxProblemRunes bounds the provider's own error text quoted in an error.
-const maxProblemRunes = 200
 
 // ErrNoVoiceCapability is returned by EnableSignedCallbacks for an
 // application without capabilities.voice. signed_callbacks is a voice
@@ -36,18 +26,19 @@ var ErrNoVoiceCapability = errors.New("the application has no voice capability (
 // but a fresh read does not show capabilities.voice.signed_callbacks: true.
 var ErrSignedCallbacksNotConfirmed = errors.New("signed callbacks not confirmed")
 
+// applicationsAPIName prefixes every error about the Applications API.
+const applicationsAPIName = "vonage applications API"
+
 // ApplicationsClient reads and replaces Vonage applications through the
 // Applications API with HTTP Basic auth (account API key and secret).
 //
 // Invariants: application documents are handled as JSON trees, never
 // through a Go struct, so fields this client does not know survive a
 // read-modify-write untouched; the API secret travels only in the
-// Authorization header and never appears in an error.
+// Authorization header and never appears in an error (the secret lives only
+// in the providerapi.Client, which guarantees both).
 type ApplicationsClient struct {
-	base      string // scheme://host[/prefix], no trailing slash
-	apiKey    string
-	apiSecret string
-	http      *http.Client
+	api *providerapi.Client
 }
 
 // NewApplicationsClient returns a client for the Applications API at base
@@ -57,25 +48,11 @@ type ApplicationsClient struct {
 // means http.DefaultClient, which has no timeout: callers bound each call
 // through its context or pass a client with one.
 func NewApplicationsClient(base, apiKey, apiSecret string, httpClient *http.Client) (*ApplicationsClient, error) {
-	u, err := url.Parse(base)
+	api, err := providerapi.New(applicationsAPIName, base, apiKey, apiSecret, httpClient)
 	if err != nil {
-		return nil, fmt.Errorf("vonage applications API base URL: %w", err)
+		return nil, err
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, errors.New("vonage applications API base URL: want http(s)://host[/prefix] without credentials, query or fragment")
-	}
-	if apiKey == "" || apiSecret == "" {
-		return nil, errors.New("vonage applications API: API key and secret are both required")
-	}
-	if httpClient == nil {
-		httpClient = http.DefaultClient
-	}
-	return &ApplicationsClient{
-		base:      strings.TrimRight(u.String(), "/"),
-		apiKey:    apiKey,
-		apiSecret: apiSecret,
-		http:      httpClient,
-	}, nil
+	return &ApplicationsClient{api: api}, nil
 }
 
 // Application returns the application document exactly as served.
@@ -300,81 +277,31 @@ func applicationPath(appID string) (string, error) {
 }
 
 // ApplicationsAPIError is a non-2xx answer from the Applications API.
-type ApplicationsAPIError struct {
-	Method     string
-	Path       string
-	StatusCode int
-	// Message is Vonage's explanation (title and detail of its problem
-	// document) when it gave one: bounded, on one line, secret removed.
-	Message string
-}
-
-func (e *ApplicationsAPIError) Error() string {
-	msg := fmt.Sprintf("vonage applications API: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
-	if e.Message != "" {
-		msg += ": " + e.Message
-	}
-	return msg
-}
+// It names providerapi.StatusError, the error type the management API
+// clients share: errors.As tells it from other errors, and its API field
+// ("vonage applications API" here) tells which client returned it.
+// Message is Vonage's explanation (title and detail of its problem
+// document) when it gave one: bounded, on one line, secret removed.
+type ApplicationsAPIError = providerapi.StatusError
 
 // call sends one request and returns the body of a 2xx answer; any other
 // status becomes an *ApplicationsAPIError. body, when not nil, is sent as
-// JSON as is.
+// JSON as is: re-encoding would change the spelling of carried-over values.
 func (c *ApplicationsClient) call(ctx context.Context, method, path string, body json.RawMessage) ([]byte, error) {
-	var reqBody io.Reader
-	if body != nil {
-		reqBody = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, reqBody)
-	if err != nil {
-		return nil, fmt.Errorf("vonage applications API: %s %s: %w", method, path, err)
-	}
-	req.SetBasicAuth(c.apiKey, c.apiSecret)
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		// The transport's error names the URL, which carries no credentials:
-		// they travel in a header only.
-		return nil, fmt.Errorf("vonage applications API: %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxApplicationBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("vonage applications API: %s %s: read answer: %w", method, path, err)
-	}
-	if len(answer) > maxApplicationBytes {
-		return nil, fmt.Errorf("vonage applications API: %s %s: answer larger than %d bytes", method, path, maxApplicationBytes)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, &ApplicationsAPIError{Method: method, Path: path, StatusCode: resp.StatusCode, Message: c.problemMessage(answer)}
-	}
-	return answer, nil
+	return c.api.Do(ctx, method, path, body, problemExplanation)
 }
 
-// problemMessage extracts title and detail from Vonage's problem document
-// (RFC 7807), else uses the text itself. The secret is cut out in case the
-// provider (or a proxy) echoes request data back.
-func (c *ApplicationsClient) problemMessage(body []byte) string {
+// problemExplanation extracts title and detail from Vonage's problem
+// document (RFC 7807), joined with ": ". It is "" when the answer has
+// neither, and then the answer's own text is quoted instead.
+func problemExplanation(answer []byte) string {
 	var problem struct {
 		Title  string `json:"title"`
 		Detail string `json:"detail"`
 	}
-	text := ""
-	if json.Unmarshal(body, &problem) == nil && (problem.Title != "" || problem.Detail != "") {
-		text = strings.TrimSuffix(problem.Title+": "+problem.Detail, ": ")
-		text = strings.TrimPrefix(text, ": ")
-	} else if utf8.Valid(body) {
-		text = string(body)
+	if json.Unmarshal(answer, &problem) != nil {
+		return ""
 	}
-	// Redact before collapsing whitespace, which could otherwise split or
-	// join the secret's own spaces and hide it from the match.
-	text = strings.ReplaceAll(text, c.apiSecret, "[redacted]")
-	text = strings.Join(strings.Fields(text), " ")
-	if utf8.RuneCountInString(text) > maxProblemRunes {
-		text = string([]rune(text)[:maxProblemRunes]) + "…"
-	}
-	return text
+	text := strings.TrimSuffix(problem.Title+": "+problem.Detail, ": ")
+	return strings.TrimPrefix(text, ": ")
 }

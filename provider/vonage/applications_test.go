@@ -354,3 +354,19 @@ func TestNewApplicationsClientValidates(t *testing.T) {
 		t.Error("empty key accepted")
 	}
 }
+
+// What is quoted from an error answer: "" hands the choice back to
+// providerapi, which then quotes the answer's own text.
+func TestProblemExplanation(t *testing.T) {
+	for answer, want := range map[string]string{
+		`{"type":"x","title":"Invalid ID","detail":"ID 'x' could not be found"}`: "Invalid ID: ID 'x' could not be found",
+		`{"title":"Unauthorized"}`: "Unauthorized",
+		`{"detail":"only detail"}`: "only detail",
+		`{"error":"other shape"}`:  "",
+		`<html>Bad Gateway</html>`: "",
+	} {
+		if got := problemExplanation([]byte(answer)); got != want {
+			t.Errorf("problemExplanation(%s) = %q, want %q", answer, got, want)
+		}
+	}
+}
