@@ -44,7 +44,9 @@ func (acceptAll) Name() string { return "bare" }
 func (acceptAll) NewVerifier(provider.Source, provider.Deps) (provider.Verifier, error) {
 	return acceptAll{}, nil
 }
-func (acceptAll) Normalise(*schema.Record) (schema.Normalised, error) { return schema.Normalised{}, nil }
+func (acceptAll) Normalise(*schema.Record) (schema.Normalised, error) {
+	return schema.Normalised{}, nil
+}
 func (acceptAll) Verify(context.Context, *provider.Request) (provider.Verified, error) {
 	return provider.Verified{KeyID: "none"}, nil
 }
@@ -52,7 +54,7 @@ func (acceptAll) Verify(context.Context, *provider.Request) (provider.Verified, 
 type noReplays struct{}
 
 func (noReplays) FirstUse(context.Context, string, time.Time) (bool, error) { return true, nil }
-func (noReplays) Forget(context.Context, string) error                   { return nil }
+func (noReplays) Forget(context.Context, string) error                      { return nil }
 
 func BenchmarkHandle(b *testing.B) {
 	priv, err := rsa.GenerateKey(rand.Reader, 2048)

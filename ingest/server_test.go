@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -70,6 +72,9 @@ func startServer(t *testing.T, brokers []string, o Options, guard provider.Repla
 		o.MaxBodyBytes = 1 << 20
 	}
 	o.RawTopic, o.VerifiedTopic = raw, verified
+	if !testing.Verbose() {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	reg := prometheus.NewRegistry()
 	o.Metrics = reg
 	prod := kafkalog.NewProducer(brokers)

@@ -151,7 +151,8 @@ func (c *Consumer) commit(batch []Fetched) error {
 // WaitJoined blocks until this consumer is a member of its group with
 // partitions assigned, or ctx ends.
 func (c *Consumer) WaitJoined(ctx context.Context) error {
-	client := &kafka.Client{Addr: kafka.TCP(c.o.Brokers...), Timeout: 5 * time.Second}
+	client, closeClient := adminClient(c.o.Brokers)
+	defer closeClient()
 	for {
 		resp, err := client.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{c.o.Group}})
 		if err == nil {

@@ -12,7 +12,8 @@ import (
 // by partition in offset order, without a consumer group (it commits
 // nothing and does not disturb the processor's groups).
 func Scan(ctx context.Context, brokers []string, topic string, fn func(Fetched) error) error {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	client, closeClient := adminClient(brokers)
+	defer closeClient()
 	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return fmt.Errorf("kafkalog: metadata of %s: %w", topic, err)

@@ -22,7 +22,8 @@ type TopicSpec struct {
 // is left as it is: changing partitions or retention of a live topic is an
 // operator's decision.
 func EnsureTopics(ctx context.Context, brokers []string, specs []TopicSpec) error {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	client, closeClient := adminClient(brokers)
+	defer closeClient()
 	req := &kafka.CreateTopicsRequest{}
 	for _, s := range specs {
 		tc := kafka.TopicConfig{Topic: s.Name, NumPartitions: s.Partitions, ReplicationFactor: s.ReplicationFactor}
