@@ -86,7 +86,11 @@ func load(path string, stderr io.Writer) (*config.Config, *slog.Logger, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return cfg, newLogger(cfg.Log, stderr), nil
+	log := newLogger(cfg.Log, stderr)
+	for _, name := range cfg.UnknownEnv(os.Environ()) {
+		log.Warn("environment variable overrides no config key; misspelled?", "name", name)
+	}
+	return cfg, log, nil
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {

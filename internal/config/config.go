@@ -27,6 +27,10 @@ type Config struct {
 	Processor  Processor  `yaml:"processor"`
 	Query      Query      `yaml:"query"`
 	Sources    []Source   `yaml:"sources"`
+
+	// envNames are the HOOKLEDGER_* names that would override a key of
+	// this config; see UnknownEnv.
+	envNames map[string]bool
 }
 
 // Log configures the structured logger.

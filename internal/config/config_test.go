@@ -122,3 +122,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestUnknownEnvNamesMisspellings(t *testing.T) {
+	cfg, err := Parse([]byte(sample), env(map[string]string{"OPS_TOKEN": "t", "SW_KEY": "k"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.UnknownEnv([]string{
+		"HOOKLEDGER_CLICKHOUSE_DSN=x", "HOOKLEDGER_CLICKHOSE_DSN=typo", "HOOKLEDGER_SOURCES_1_VONAGE_MAX_AGE=1m",
+		"HOOKLEDGER_TEST_CLICKHOUSE_DSN=x", "HOOKLEDGER_CACHE_DIR=/c", "PATH=/bin",
+	})
+	if len(got) != 1 || got[0] != "HOOKLEDGER_CLICKHOSE_DSN" {
+		t.Fatalf("unknown = %v, want only the misspelling", got)
+	}
+}

@@ -58,7 +58,11 @@ func Parse(doc []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
 	}); err != nil {
 		return nil, err
 	}
-	applyEnv(tree, "", lookupEnv)
+	known := map[string]bool{}
+	applyEnv(tree, "", func(name string) (string, bool) {
+		known[name] = true
+		return lookupEnv(name)
+	})
 
 	merged, err := yaml.Marshal(tree)
 	if err != nil {
@@ -73,6 +77,7 @@ func Parse(doc []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
 	for i := range cfg.Sources {
 		cfg.Sources[i].SettingsPath = fmt.Sprintf("sources[%d].%s", i, cfg.Sources[i].Provider)
 	}
+	cfg.envNames = known
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -220,6 +225,30 @@ func joinEnv(path, key string) string {
 		return key
 	}
 	return path + "_" + key
+}
+
+// toolEnv are HOOKLEDGER_ variables read by scripts and tests, not config.
+var toolEnv = []string{"HOOKLEDGER_TEST_", "HOOKLEDGER_CACHE_DIR", "HOOKLEDGER_CLICKHOUSE_DIR", "HOOKLEDGER_CLICKHOUSE_PORT"}
+
+// UnknownEnv lists the HOOKLEDGER_* variables in environ (os.Environ's
+// form) that override nothing: usually a misspelling, or a key the file does
+// not contain inside a list (overrides apply to keys that exist).
+func (c *Config) UnknownEnv(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, EnvPrefix) || c.envNames[name] {
+			continue
+		}
+		tool := false
+		for _, prefix := range toolEnv {
+			tool = tool || strings.HasPrefix(name, prefix)
+		}
+		if !tool {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // UnmarshalYAML decodes a source and keeps its provider block (the mapping
