@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,23 +58,16 @@ func (noReplays) FirstUse(context.Context, string, time.Time) (bool, error) { re
 func (noReplays) Forget(context.Context, string) error                      { return nil }
 
 func BenchmarkHandle(b *testing.B) {
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		b.Fatal(err)
-	}
-	der, _ := x509.MarshalPKIXPublicKey(&priv.PublicKey)
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	cfg := parseSources(b, fmt.Sprintf(`
 sources:
   - {id: bare, provider: bare, tenant: t, bare: {}}
   - {id: sw, provider: signalwire, tenant: t, signalwire: {signing_keys: [%s]}}
   - {id: vonage, provider: vonage, tenant: t, vonage: {signature_secrets: [%s], sms_signature_method: md5hash}}
-  - {id: mm, provider: messagemedia, tenant: t, messagemedia: {keys: [{key_id: k1, public_key: %s}]}}
-`, testSWKey, testVonageSecret, base64.StdEncoding.EncodeToString(der))), func(string) (string, bool) { return "", false })
-	if err != nil {
-		b.Fatal(err)
-	}
+  - {id: mm, provider: messagemedia, tenant: t, messagemedia: {keys: [{key_id: k1, public_key: %%s}]}}
+`, testSWKey, testVonageSecret))
+	priv := benchKey()
 	reg := provider.NewRegistry(append([]provider.Provider{acceptAll{}}, registered()...)...)
-	sources, err := BuildSources(cfg.Sources, reg, provider.Deps{Replays: noReplays{}, Now: time.Now})
+	sources, err := BuildSources(cfg, reg, provider.Deps{Replays: noReplays{}, Now: time.Now})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -147,6 +141,31 @@ sources:
 			}
 		})
 	}
+}
+
+// benchKey signs MessageMedia requests in benchmarks and fuzzing; its
+// public half is what parseSources puts into the config.
+var benchKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// parseSources loads the sources of a config document whose single %s is
+// replaced by benchKey's public key.
+func parseSources(tb testing.TB, doc string) []config.Source {
+	tb.Helper()
+	der, err := x509.MarshalPKIXPublicKey(&benchKey().PublicKey)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(fmt.Sprintf(doc, base64.StdEncoding.EncodeToString(der))), func(string) (string, bool) { return "", false })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg.Sources
 }
 
 func registered() []provider.Provider {
