@@ -256,6 +256,7 @@ func (a *App) serve(name, listen string, register func(*echo.Echo)) error {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = observe.JSONErrorHandler
+	e.Use(observe.RequestLog(a.log, name))
 	observe.Mount(e, a.ready, a.metrics)
 	register(e)
 	ln, err := net.Listen("tcp", listen)

@@ -2,6 +2,7 @@ package observe
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -48,5 +49,26 @@ func TestJSONErrorHandler(t *testing.T) {
 	var body map[string]string
 	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != http.StatusNotFound || body["error"] == "" {
 		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+}
+
+func TestRequestLogNamesTheRouteNotTheQuery(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := echo.New()
+	e.HTTPErrorHandler = JSONErrorHandler
+	e.Use(RequestLog(log, "ingest"))
+	e.POST("/hooks/:source", func(c echo.Context) error { return c.JSON(http.StatusUnauthorized, nil) })
+	e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/hooks/sw?sig=secretish", nil))
+	e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/missing", nil))
+	out := buf.String()
+	if !strings.Contains(out, "route=/hooks/:source") || !strings.Contains(out, "status=401") || !strings.Contains(out, "source=sw") {
+		t.Errorf("request line missing fields: %s", out)
+	}
+	if !strings.Contains(out, "status=404") {
+		t.Errorf("error status not logged: %s", out)
+	}
+	if strings.Contains(out, "secretish") {
+		t.Errorf("query string logged: %s", out)
 	}
 }
