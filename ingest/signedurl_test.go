@@ -7,6 +7,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hookledger/hookledger/internal/config"
+	"github.com/hookledger/hookledger/provider"
+	"github.com/hookledger/hookledger/provider/providers"
 )
 
 func TestSignedURL(t *testing.T) {
@@ -92,4 +97,22 @@ func FuzzSignedURL(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestBuildSourcesNamesEveryBadSource(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+sources:
+  - {id: a, provider: vonage, tenant: t, vonage: {signature_secrets: [s], max_age: -5m}}
+  - {id: b, provider: carrier-pigeon, tenant: t, carrier-pigeon: {}}
+  - {id: c, provider: signalwire, tenant: t, signalwire: {signing_keys: []}}
+`), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = BuildSources(cfg.Sources, providers.All(), provider.Deps{Replays: noReplays{}, Now: time.Now})
+	for _, field := range []string{"sources[0].vonage: max_age", "sources[1].provider: unknown provider", "sources[2].signalwire: signing_keys"} {
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("error %v does not name %s", err, field)
+		}
+	}
 }

@@ -6,6 +6,7 @@
 package ingest
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -27,25 +28,31 @@ type Source struct {
 type Sources map[string]*Source
 
 // BuildSources validates every source's provider block and builds its
-// verifier. The error names the offending field.
+// verifier. The error names every offending field, not just the first.
 func BuildSources(cfgs []config.Source, reg *provider.Registry, deps provider.Deps) (Sources, error) {
 	out := make(Sources, len(cfgs))
+	var errs []error
 	for i, c := range cfgs {
 		p, ok := reg.Get(c.Provider)
 		if !ok {
-			return nil, &config.FieldError{
+			errs = append(errs, &config.FieldError{
 				Field: fmt.Sprintf("sources[%d].provider", i),
 				Err:   fmt.Errorf("unknown provider %q (known: %s)", c.Provider, strings.Join(reg.Names(), ", ")),
-			}
+			})
+			continue
 		}
 		v, err := p.NewVerifier(provider.Source{ID: c.ID, Tenant: c.Tenant, Decode: c.DecodeSettings}, deps)
 		if err != nil {
-			return nil, &config.FieldError{Field: c.SettingsPath, Err: err}
+			errs = append(errs, &config.FieldError{Field: c.SettingsPath, Err: err})
+			continue
 		}
 		out[c.ID] = &Source{
 			ID: c.ID, Tenant: c.Tenant, PublicURL: strings.TrimSuffix(c.PublicURL, "/"),
 			Provider: p, Verifier: v,
 		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return out, nil
 }

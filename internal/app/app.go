@@ -62,6 +62,7 @@ type App struct {
 	ingest          *ingest.Server
 	query           *query.Server
 	replays         *replay.Guard
+	listeners       map[string]net.Listener
 	servers         []*http.Server
 	addrs           map[string]string
 	consumed        sync.WaitGroup
@@ -82,7 +83,7 @@ func New(cfg *config.Config, tiers Tiers, log *slog.Logger, opts ...Option) *App
 	a := &App{
 		cfg: cfg, tiers: tiers, log: log, providers: providers.All(),
 		ready: observe.NewReadiness(), metrics: observe.Registry(),
-		addrs: map[string]string{}, errs: make(chan error, 4),
+		addrs: map[string]string{}, listeners: map[string]net.Listener{}, errs: make(chan error, 4),
 	}
 	for _, o := range opts {
 		o(a)
@@ -118,6 +119,10 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
+	}
+	sources, tokens, err := a.prepare()
+	if err != nil {
+		return err
 	}
 
 	var brokers []string
@@ -156,23 +161,70 @@ func (a *App) Start(ctx context.Context) (err error) {
 
 	if a.tiers.Process {
 		a.startProcessor(brokers, store, producer)
-		if !a.tiers.Ingest && !a.tiers.Query {
+		if a.processorAlone() {
 			// Alone, the processor still needs probes and metrics.
-			if err := a.serve("processor", a.cfg.Processor.Listen, func(*echo.Echo) {}); err != nil {
-				return err
-			}
+			a.serve("processor", func(*echo.Echo) {})
 		}
 	}
 	if a.tiers.Ingest {
-		if err := a.startIngest(producer); err != nil {
-			return err
+		a.startIngest(producer, sources)
+	}
+	if a.tiers.Query {
+		a.query = query.New(store, tokens, a.log)
+		a.serve("query", a.query.Register)
+	}
+	return nil
+}
+
+func (a *App) processorAlone() bool { return a.tiers.Process && !a.tiers.Ingest && !a.tiers.Query }
+
+// prepare does everything that can fail because of the config alone —
+// sources and tokens that do not build, a listen address in use — before
+// any engine starts, so such a mistake is reported in milliseconds.
+func (a *App) prepare() (ingest.Sources, query.Tokens, error) {
+	var sources ingest.Sources
+	var tokens query.Tokens
+	if a.tiers.Ingest {
+		replays, err := replay.Open(filepath.Join(a.cfg.DataDir, "replay-guard.log"), a.cfg.Kafka.SyncWrites)
+		if err != nil {
+			return nil, nil, err
+		}
+		a.replays = replays
+		a.stops = append(a.stops, func() { _ = replays.Close() })
+		if sources, err = a.buildSources(a.cfg); err != nil {
+			return nil, nil, err
+		}
+		if err := a.listen("ingest", a.cfg.Ingest.Listen); err != nil {
+			return nil, nil, err
 		}
 	}
 	if a.tiers.Query {
-		if err := a.startQuery(store); err != nil {
-			return err
+		var err error
+		if tokens, err = query.BuildTokens(a.cfg.Query.Tokens); err != nil {
+			return nil, nil, err
+		}
+		if err := a.listen("query", a.cfg.Query.Listen); err != nil {
+			return nil, nil, err
 		}
 	}
+	if a.processorAlone() {
+		if err := a.listen("processor", a.cfg.Processor.Listen); err != nil {
+			return nil, nil, err
+		}
+	}
+	return sources, tokens, nil
+}
+
+// listen binds a tier's address; serve starts answering on it later.
+func (a *App) listen(name, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s.listen: %w", name, err)
+	}
+	a.listeners[name] = ln
+	a.addrs[name] = ln.Addr().String()
+	// Closes the socket if Start fails before serve hands it to a server.
+	a.stops = append(a.stops, func() { _ = ln.Close() })
 	return nil
 }
 
@@ -213,17 +265,7 @@ func (a *App) startProcessor(brokers []string, store *storage.Store, producer *k
 	}
 }
 
-func (a *App) startIngest(producer *kafkalog.Producer) error {
-	replays, err := replay.Open(filepath.Join(a.cfg.DataDir, "replay-guard.log"), a.cfg.Kafka.SyncWrites)
-	if err != nil {
-		return err
-	}
-	a.replays = replays
-	a.stops = append(a.stops, func() { _ = replays.Close() })
-	sources, err := a.buildSources(a.cfg)
-	if err != nil {
-		return err
-	}
+func (a *App) startIngest(producer *kafkalog.Producer, sources ingest.Sources) {
 	ic := a.cfg.Ingest
 	a.ingest = ingest.New(ingest.Options{
 		RawTopic: a.cfg.Kafka.RawTopic, VerifiedTopic: a.cfg.Kafka.VerifiedTopic,
@@ -234,36 +276,23 @@ func (a *App) startIngest(producer *kafkalog.Producer) error {
 	}, producer, sources)
 	a.ingest.Start()
 	a.stops = append(a.stops, a.ingest.Stop)
-	return a.serve("ingest", ic.Listen, a.ingest.Register)
+	a.serve("ingest", a.ingest.Register)
 }
 
 func (a *App) buildSources(cfg *config.Config) (ingest.Sources, error) {
 	return ingest.BuildSources(cfg.Sources, a.providers, provider.Deps{Replays: a.replays, Now: time.Now})
 }
 
-func (a *App) startQuery(store *storage.Store) error {
-	tokens, err := query.BuildTokens(a.cfg.Query.Tokens)
-	if err != nil {
-		return err
-	}
-	a.query = query.New(store, tokens, a.log)
-	return a.serve("query", a.cfg.Query.Listen, a.query.Register)
-}
-
-// serve starts an Echo listener with the operator endpoints and the tier's
-// routes.
-func (a *App) serve(name, listen string, register func(*echo.Echo)) error {
+// serve answers on the listener bound by listen with the operator
+// endpoints and the tier's routes.
+func (a *App) serve(name string, register func(*echo.Echo)) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = observe.JSONErrorHandler
 	e.Use(observe.RequestLog(a.log, name))
 	observe.Mount(e, a.ready, a.metrics)
 	register(e)
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return fmt.Errorf("%s.listen: %w", name, err)
-	}
-	a.addrs[name] = ln.Addr().String()
+	ln := a.listeners[name]
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	a.servers = append(a.servers, srv)
 	go func() {
@@ -272,7 +301,6 @@ func (a *App) serve(name, listen string, register func(*echo.Echo)) error {
 		}
 	}()
 	a.log.Info("listening", "tier", name, "addr", ln.Addr().String())
-	return nil
 }
 
 // Reload applies a new config's sources and tokens without dropping a
