@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/hookledger/hookledger/schema"
 )
 
 // Request is one callback as a verifier sees it.
@@ -119,4 +121,31 @@ func (r *Request) PayloadParams() ([]Param, error) {
 func SecretFingerprint(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return "sha256:" + hex.EncodeToString(sum[:])[:12]
+}
+
+// RecordRequest is the request a stored record describes, so normalisation
+// reads the payload exactly as verification did.
+func RecordRequest(rec *schema.Record) *Request {
+	return &Request{Method: rec.Method, URL: rec.URL, Header: rec.Headers, Body: rec.Body, ReceivedAt: rec.ReceivedAt}
+}
+
+// FirstValues maps each parameter name to the first value received for it:
+// the "one string per name" reading of a payload (SPEC §4).
+func FirstValues(params []Param) map[string]string {
+	out := make(map[string]string, len(params))
+	for _, p := range params {
+		if _, seen := out[p.Name]; !seen {
+			out[p.Name] = p.Value
+		}
+	}
+	return out
+}
+
+// Clip bounds request-derived text quoted in a rejection's diagnosis: at
+// most n bytes, then "…".
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

@@ -156,24 +156,13 @@ func providerTime(value string, receivedAt time.Time) time.Time {
 // skipped; numbers and booleans keep their JSON text; null is empty. For
 // repeated form names the first value wins.
 func payloadFields(rec *schema.Record) (map[string]string, error) {
-	req := provider.Request{
-		Method: strings.ToUpper(rec.Method),
-		URL:    rec.URL,
-		Header: rec.Headers,
-		Body:   rec.Body,
-	}
+	req := provider.RecordRequest(rec)
 	if req.Method == http.MethodGet || req.IsForm() {
 		params, err := req.PayloadParams()
 		if err != nil {
 			return nil, provider.Unusable("undecodable urlencoded payload: %v", err)
 		}
-		fields := make(map[string]string, len(params))
-		for _, p := range params {
-			if _, seen := fields[p.Name]; !seen {
-				fields[p.Name] = p.Value
-			}
-		}
-		return fields, nil
+		return provider.FirstValues(params), nil
 	}
 	var object map[string]json.RawMessage
 	if err := json.Unmarshal(rec.Body, &object); err != nil {

@@ -78,23 +78,23 @@ func (v *Verifier) Verify(_ context.Context, req *provider.Request) (provider.Ve
 	signedAt, err := http.ParseTime(strings.TrimSpace(dateValue))
 	if err != nil {
 		return provider.Verified{}, provider.Reject(schema.ReasonMalformed,
-			"Date %q is not an HTTP date (RFC 1123, RFC 850 or ANSI C)", clip(dateValue))
+			"Date %q is not an HTTP date (RFC 1123, RFC 850 or ANSI C)", provider.Clip(dateValue, maxDetailField))
 	}
 
 	if !strings.EqualFold(cipher, CipherRSA) {
 		return provider.Verified{}, provider.Reject(schema.ReasonUnsupportedAlgorithm,
-			"%s %q: only RSA is supported", HeaderCipherType, clip(cipher))
+			"%s %q: only RSA is supported", HeaderCipherType, provider.Clip(cipher, maxDetailField))
 	}
 	digestName, hash, ok := digestByName(digest)
 	if !ok {
 		return provider.Verified{}, provider.Reject(schema.ReasonUnsupportedAlgorithm,
-			"%s %q: only SHA224, SHA256 and SHA512 are supported", HeaderDigestType, clip(digest))
+			"%s %q: only SHA224, SHA256 and SHA512 are supported", HeaderDigestType, provider.Clip(digest, maxDetailField))
 	}
 
 	key, ok := v.keys[strings.ToLower(keyID)]
 	if !ok {
 		return provider.Verified{}, provider.Reject(schema.ReasonUnknownKey,
-			"%s %q is not configured for this source (configured: %s)", HeaderKeyID, clip(keyID), v.configuredKeyIDs())
+			"%s %q is not configured for this source (configured: %s)", HeaderKeyID, provider.Clip(keyID, maxDetailField), v.configuredKeyIDs())
 	}
 	// A pin is per key, so it can only be checked once the key is known.
 	if key.pin != "" && key.pin != digestName {
@@ -169,7 +169,7 @@ func (v *Verifier) diagnose(req *provider.Request, key verifierKey, digestName s
 			if verifySigned(key.pub, hash, sig, line, dateValue, req.Body) {
 				fmt.Fprintf(&b, "; NEAR MISS: the signature verifies with request line %q from alternative URL %q, "+
 					"so the provider signed a different request-URI than ingest reconstructed (check the source's public_url, "+
-					"ingest.public_base_url or a proxy rewriting the path); still rejected", clip(line), clip(alt))
+					"ingest.public_base_url or a proxy rewriting the path); still rejected", provider.Clip(line, maxDetailField), provider.Clip(alt, maxDetailField))
 				return b.String()
 			}
 		}
@@ -286,17 +286,10 @@ func headerValue(h http.Header, name string) string {
 	return ""
 }
 
-func clip(s string) string {
-	if len(s) <= maxDetailField {
-		return s
-	}
-	return s[:maxDetailField] + "…"
-}
-
 func quoteList(items []string) string {
 	quoted := make([]string, len(items))
 	for i, s := range items {
-		quoted[i] = fmt.Sprintf("%q", clip(s))
+		quoted[i] = fmt.Sprintf("%q", provider.Clip(s, maxDetailField))
 	}
 	return strings.Join(quoted, ", ")
 }

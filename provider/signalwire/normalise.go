@@ -261,7 +261,7 @@ func providerTime(s string, receivedAt time.Time) time.Time {
 // payloadFields extracts the callback payload (SPEC §4): a GET's query, a
 // POST's urlencoded or JSON body. The first value of a repeated name wins.
 func payloadFields(rec *schema.Record) (fields, error) {
-	req := &provider.Request{Method: rec.Method, URL: rec.URL, Header: rec.Headers, Body: rec.Body}
+	req := provider.RecordRequest(rec)
 	switch {
 	case req.Method == http.MethodGet:
 		return formFields(req.RawQuery())
@@ -286,13 +286,7 @@ func formFields(encoded string) (fields, error) {
 	if err != nil {
 		return nil, provider.Unusable("urlencoded payload does not parse: %v", err)
 	}
-	f := make(fields, len(params))
-	for _, p := range params {
-		if _, dup := f[p.Name]; !dup {
-			f[p.Name] = p.Value
-		}
-	}
-	return f, nil
+	return provider.FirstValues(params), nil
 }
 
 // jsonFields reads the top-level scalar members of a JSON object as

@@ -202,16 +202,16 @@ func (v *verifier) verifyJWT(ctx context.Context, req *provider.Request, raw str
 		}
 		return provider.Verified{}, provider.Reject(schema.ReasonBadSignature,
 			"HS256 JWT: %s; tried %s; token claims api_key %q application_id %q",
-			why, strings.Join(v.keyIDs, ", "), truncate(claims.APIKey, 64), truncate(claims.ApplicationID, 64))
+			why, strings.Join(v.keyIDs, ", "), provider.Clip(claims.APIKey, 64), provider.Clip(claims.ApplicationID, 64))
 	}
 	if claims.Issuer != Issuer {
 		return provider.Verified{}, provider.Reject(schema.ReasonBadSignature,
-			"JWT verifies with %s but iss is %q, not %q", v.keyIDs[keyIndex], truncate(claims.Issuer, 64), Issuer)
+			"JWT verifies with %s but iss is %q, not %q", v.keyIDs[keyIndex], provider.Clip(claims.Issuer, 64), Issuer)
 	}
 	if v.apiKey != "" && claims.APIKey != v.apiKey {
 		return provider.Verified{}, provider.Reject(schema.ReasonBadSignature,
 			"JWT verifies with %s but api_key claim %q is not the configured api_key %q",
-			v.keyIDs[keyIndex], truncate(claims.APIKey, 64), v.apiKey)
+			v.keyIDs[keyIndex], provider.Clip(claims.APIKey, 64), v.apiKey)
 	}
 	if rej := checkPayloadHash(req, claims.PayloadHash); rej != nil {
 		return provider.Verified{}, rej
@@ -234,7 +234,7 @@ func (v *verifier) verifyJWT(ctx context.Context, req *provider.Request, raw str
 	}
 	if !first {
 		return provider.Verified{}, provider.Reject(schema.ReasonReplayed,
-			"JWT jti %q was already used within max_age %s", truncate(claims.ID, 80), v.maxAge)
+			"JWT jti %q was already used within max_age %s", provider.Clip(claims.ID, 80), v.maxAge)
 	}
 	return provider.Verified{
 		KeyID:   v.keyIDs[keyIndex],
@@ -249,13 +249,13 @@ func rejectAlg(token *jwt.Token) *provider.Rejection {
 	if alg == "" {
 		return provider.Reject(schema.ReasonUnsupportedAlgorithm, "JWT header has no alg; only HS256 is accepted")
 	}
-	return provider.Reject(schema.ReasonUnsupportedAlgorithm, "JWT alg %q is not accepted; only HS256", truncate(alg, 32))
+	return provider.Reject(schema.ReasonUnsupportedAlgorithm, "JWT alg %q is not accepted; only HS256", provider.Clip(alg, 32))
 }
 
 // jwtErrorText is jwt/v5's description of a structural failure. It names the
 // failing part ("could not base64 decode header") and never echoes the token.
 func jwtErrorText(err error) string {
-	return truncate(err.Error(), 200)
+	return provider.Clip(err.Error(), 200)
 }
 
 // checkPayloadHash compares the payload_hash claim with every form of the

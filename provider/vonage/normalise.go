@@ -101,7 +101,7 @@ var smsErrorText = map[string]string{
 // kind (see the kinds above). A payload of no known kind, or one that
 // cannot be parsed, is unusable.
 func (*Provider) Normalise(rec *schema.Record) (schema.Normalised, error) {
-	req := &provider.Request{Method: rec.Method, URL: rec.URL, Header: rec.Headers, Body: rec.Body}
+	req := provider.RecordRequest(rec)
 	p, err := parsePayload(req)
 	if err != nil {
 		return schema.Normalised{}, provider.Unusable("vonage payload: %v", err)

@@ -172,7 +172,7 @@ func (v *verifier) verifySMS(p *payload, sig string, now time.Time) (provider.Ve
 	ts, err := strconv.ParseInt(tsText, 10, 64)
 	if err != nil {
 		return provider.Verified{}, provider.Reject(schema.ReasonMalformed,
-			"SMS API timestamp %q is not unix seconds", truncate(tsText, 32))
+			"SMS API timestamp %q is not unix seconds", provider.Clip(tsText, 32))
 	}
 
 	signing := smsSigningString(p.params)
@@ -225,12 +225,4 @@ func checkWindow(what string, t, now time.Time, maxAge time.Duration) *provider.
 			what, t.UTC().Format(time.RFC3339), skew.Round(time.Second), now.UTC().Format(time.RFC3339), maxAge)
 	}
 	return nil
-}
-
-// truncate bounds attacker-controlled text quoted in a diagnosis.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

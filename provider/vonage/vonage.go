@@ -75,7 +75,7 @@ func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
 	}
 	parsed, err := time.ParseDuration(strings.TrimSpace(node.Value))
 	if err != nil {
-		return fmt.Errorf("max_age: %q is not a duration such as 5m, 90s or 0s (line %d)", truncate(node.Value, 32), node.Line)
+		return fmt.Errorf("max_age: %q is not a duration such as 5m, 90s or 0s (line %d)", provider.Clip(node.Value, 32), node.Line)
 	}
 	*d = Duration(parsed)
 	return nil
@@ -137,7 +137,7 @@ func (s *Settings) Validate() error {
 	}
 	if m := normaliseSMSMethod(s.SMSSignatureMethod); m != "" && !validSMSMethod(m) {
 		return fmt.Errorf("sms_signature_method: %q is not one of %s (or empty to refuse SMS API sig callbacks)",
-			truncate(s.SMSSignatureMethod, 32), strings.Join(smsMethods, ", "))
+			provider.Clip(s.SMSSignatureMethod, 32), strings.Join(smsMethods, ", "))
 	}
 	return nil
 }
