@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hookledger/hookledger/internal/kafkalog"
+	"github.com/hookledger/hookledger/internal/testinfra"
 	"github.com/hookledger/hookledger/provider/signalwire"
 )
 
@@ -17,7 +18,7 @@ import (
 // the verified topic.
 func TestBrokerRestart(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "kafka")
-	addr := refusedAddr(t)
+	addr := testinfra.FreeAddr(t)
 	start := func() *kafkalog.Embedded {
 		emb, err := kafkalog.StartEmbedded(kafkalog.EmbeddedOptions{Dir: dir, Addr: addr, Partitions: 1, SyncWrites: true})
 		if err != nil {

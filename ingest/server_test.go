@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -96,16 +95,6 @@ func openGuard(t *testing.T) *replay.Guard {
 	return g
 }
 
-func refusedAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func records(t *testing.T, brokers []string, topic string) []*schema.Record {
 	t.Helper()
 	var out []*schema.Record
@@ -156,7 +145,7 @@ func TestUnavailableKafkaAnswers503AndReleasesTheJTI(t *testing.T) {
 		return resp
 	}
 
-	dead := startServer(t, []string{refusedAddr(t)}, Options{AckTimeout: 500 * time.Millisecond}, guard)
+	dead := startServer(t, []string{testinfra.FreeAddr(t)}, Options{AckTimeout: 500 * time.Millisecond}, guard)
 	resp := send(dead.url)
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("dead kafka: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))

@@ -56,17 +56,6 @@ func consume(ctx context.Context, t *testing.T, brokers []string, topic, group s
 	return &wg
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func topicLen(t *testing.T, brokers []string, topic string) (n int, headers []map[string]string) {
 	_ = kafkalog.Scan(context.Background(), brokers, topic, func(f kafkalog.Fetched) error {
 		n++
@@ -101,12 +90,12 @@ func TestUnusableRecordsGoToDeadLettersWithoutStalling(t *testing.T) {
 	runCtx, cancel := context.WithCancel(ctx)
 	wg := consume(runCtx, t, brokers, verified, verified+".g", p.HandleVerified)
 	for _, sid := range []string{"SM1", "SM2"} {
-		eventually(t, sid+" stored", func() bool {
+		testinfra.Eventually(t, 60*time.Second, sid+" stored", func() bool {
 			_, err := store.Messages(ctx, storage.Scope{All: true}, sid, "")
 			return err == nil
 		})
 	}
-	eventually(t, "dead letters", func() bool { n, _ := topicLen(t, brokers, dead); return n == 2 })
+	testinfra.Eventually(t, 60*time.Second, "dead letters", func() bool { n, _ := topicLen(t, brokers, dead); return n == 2 })
 	cancel()
 	wg.Wait()
 	_, headers := topicLen(t, brokers, dead)
@@ -163,11 +152,11 @@ func TestStorageFailureIsRetriedNotCommitted(t *testing.T) {
 		}
 		return err
 	})
-	eventually(t, "a failed insert", func() bool { mu.Lock(); defer mu.Unlock(); return failures > 0 })
+	testinfra.Eventually(t, 60*time.Second, "a failed insert", func() bool { mu.Lock(); defer mu.Unlock(); return failures > 0 })
 	if err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the retried batch stored", func() bool {
+	testinfra.Eventually(t, 60*time.Second, "the retried batch stored", func() bool {
 		var n int
 		err := store.Conn().Select(ctx, "SELECT count() AS n FROM "+store.Database()+".callbacks", func(row []byte) error {
 			var r struct{ N int }

@@ -126,21 +126,8 @@ func startHarness(t *testing.T) *harness {
 	}
 	t.Cleanup(h.app.Stop)
 	h.ingest, h.query = "http://"+h.app.Addr("ingest"), "http://"+h.app.Addr("query")
-	eventually(t, 60*time.Second, "app ready", func() bool { return len(h.app.Ready()) == 0 })
+	testinfra.Eventually(t, 60*time.Second, "app ready", func() bool { return len(h.app.Ready()) == 0 })
 	return h
-}
-
-// eventually polls cond until it holds or the deadline passes. The
-// deadline is a liveness bound, not a performance assertion.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // do sends req and returns the status and body.

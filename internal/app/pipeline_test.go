@@ -14,6 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/hookledger/hookledger/internal/kafkalog"
+	"github.com/hookledger/hookledger/internal/testinfra"
 	"github.com/hookledger/hookledger/provider"
 	"github.com/hookledger/hookledger/provider/messagemedia"
 	"github.com/hookledger/hookledger/provider/signalwire"
@@ -281,7 +282,7 @@ func TestCallbacksThroughTheRealPipeline(t *testing.T) {
 
 	// Every accepted callback with an id is in the verified topic, byte-exact.
 	inVerified := map[string]*schema.Record{}
-	eventually(t, 30*time.Second, "accepted records in the verified topic", func() bool {
+	testinfra.Eventually(t, 30*time.Second, "accepted records in the verified topic", func() bool {
 		_ = kafkalog.Scan(context.Background(), h.brokers, h.cfg.Kafka.VerifiedTopic, func(f kafkalog.Fetched) error {
 			if rec, err := schema.UnmarshalRecord(f.Value); err == nil {
 				inVerified[rec.ID.String()] = rec
@@ -311,7 +312,7 @@ func TestCallbacksThroughTheRealPipeline(t *testing.T) {
 			continue
 		}
 		var m storage.Message
-		eventually(t, 30*time.Second, row.name+" in /v1/messages", func() bool {
+		testinfra.Eventually(t, 30*time.Second, row.name+" in /v1/messages", func() bool {
 			return h.get("/v1/messages/"+row.messageID, &m) == http.StatusOK
 		})
 		if m.Tenant != "acme" || m.Source != row.source || len(m.Events) != 1 {
@@ -329,7 +330,7 @@ func TestCallbacksThroughTheRealPipeline(t *testing.T) {
 			Items []storage.Rejection
 		}
 		path := fmt.Sprintf("/v1/rejections?source=%s&reason=%s", row.source, row.wantReason)
-		eventually(t, 30*time.Second, row.name+" in /v1/rejections", func() bool {
+		testinfra.Eventually(t, 30*time.Second, row.name+" in /v1/rejections", func() bool {
 			return h.get(path, &page) == http.StatusOK && len(page.Items) > 0
 		})
 		var cb storage.Callback

@@ -2,7 +2,6 @@ package app
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookledger/hookledger/internal/testinfra"
 	"github.com/hookledger/hookledger/provider/signalwire"
 	"github.com/hookledger/hookledger/storage"
 )
@@ -23,15 +23,6 @@ type hookledgerProcess struct {
 	bin, config, dir   string
 	ingestAddr, qryAdr string
 	cmd                *exec.Cmd
-}
-
-func freePort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func buildBinary(t *testing.T) string {
@@ -56,7 +47,7 @@ func (p *hookledgerProcess) start() {
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatal(err)
 	}
-	eventually(p.t, 90*time.Second, "hookledger ready", func() bool {
+	testinfra.Eventually(p.t, 90*time.Second, "hookledger ready", func() bool {
 		return readyz("http://"+p.ingestAddr) && readyz("http://"+p.qryAdr)
 	})
 }
@@ -88,7 +79,7 @@ func TestProcessSurvivesKillAndStopsGracefully(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	p := &hookledgerProcess{t: t, bin: buildBinary(t), dir: dir, ingestAddr: freePort(t), qryAdr: freePort(t)}
+	p := &hookledgerProcess{t: t, bin: buildBinary(t), dir: dir, ingestAddr: testinfra.FreeAddr(t), qryAdr: testinfra.FreeAddr(t)}
 	p.config = filepath.Join(dir, "hookledger.yaml")
 	cfg := fmt.Sprintf(`data_dir: ./data
 ingest: {listen: %q}
@@ -130,7 +121,7 @@ sources:
 		t.Fatalf("genuine callback: %d", status)
 	}
 	var m storage.Message
-	eventually(t, 30*time.Second, "message visible", func() bool { return h.get("/v1/messages/"+sid, &m) == http.StatusOK })
+	testinfra.Eventually(t, 30*time.Second, "message visible", func() bool { return h.get("/v1/messages/"+sid, &m) == http.StatusOK })
 	t.Logf("callback to queryable message: %v (spec target: under 1 s)", time.Since(sent).Round(time.Millisecond))
 	if status := send("SMforged", "PSKwrong"); status != http.StatusUnauthorized {
 		t.Fatalf("forged callback: %d", status)
@@ -140,7 +131,7 @@ sources:
 		h.get("/v1/rejections?reason=bad_signature", &page)
 		return page.Items
 	}
-	eventually(t, 30*time.Second, "rejection audited", func() bool { return len(rejections()) == 1 })
+	testinfra.Eventually(t, 30*time.Second, "rejection audited", func() bool { return len(rejections()) == 1 })
 
 	// kill -9, restart: everything visible before is visible again, once.
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -164,7 +155,7 @@ sources:
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "new key accepted after SIGHUP", func() bool {
+	testinfra.Eventually(t, 30*time.Second, "new key accepted after SIGHUP", func() bool {
 		return send("SM00000000000000000000000000000003", newKey) == http.StatusOK
 	})
 	if status := send("SM00000000000000000000000000000004", swKey); status != http.StatusUnauthorized {
@@ -194,7 +185,7 @@ sources:
 		t.Errorf("no orderly stop in the log")
 	}
 	p.start()
-	eventually(t, 30*time.Second, "second message after restart", func() bool {
+	testinfra.Eventually(t, 30*time.Second, "second message after restart", func() bool {
 		return h.get("/v1/messages/"+sid2, &m) == http.StatusOK
 	})
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookledger/hookledger/internal/testinfra"
 	"github.com/hookledger/hookledger/provider/signalwire"
 	"github.com/hookledger/hookledger/storage"
 )
@@ -52,7 +53,7 @@ func TestQueryAPIOverThePipeline(t *testing.T) {
 		NextCursor string `json:"next_cursor"`
 	}
 	var delivered page[storage.Message]
-	eventually(t, 30*time.Second, "SMq1 delivered in /v1/messages", func() bool {
+	testinfra.Eventually(t, 30*time.Second, "SMq1 delivered in /v1/messages", func() bool {
 		return h.get("/v1/messages?status=delivered&provider=signalwire", &delivered) == http.StatusOK &&
 			len(delivered.Items) == 1
 	})
@@ -61,7 +62,7 @@ func TestQueryAPIOverThePipeline(t *testing.T) {
 	}
 
 	var call storage.Call
-	eventually(t, 30*time.Second, "CAq1's three events", func() bool {
+	testinfra.Eventually(t, 30*time.Second, "CAq1's three events", func() bool {
 		return h.get("/v1/calls/CAq1", &call) == http.StatusOK && len(call.Events) == 3
 	})
 	if call.Status != "completed" || call.DurationSeconds != 42 || call.Direction != "inbound" || call.Events[1].ProviderStatus != "record" || call.Events[1].Status != "" {
@@ -73,7 +74,7 @@ func TestQueryAPIOverThePipeline(t *testing.T) {
 	}
 
 	var replies page[storage.Reply]
-	eventually(t, 30*time.Second, "SMreply1 in /v1/replies", func() bool {
+	testinfra.Eventually(t, 30*time.Second, "SMreply1 in /v1/replies", func() bool {
 		return h.get("/v1/replies?from=%2B15550002222", &replies) == http.StatusOK && len(replies.Items) == 1
 	})
 	if r := replies.Items[0]; r.ReplyID != "SMreply1" || r.Text != "STOP" || !r.OccurredAt.Equal(t0.Add(time.Minute)) {
@@ -81,7 +82,7 @@ func TestQueryAPIOverThePipeline(t *testing.T) {
 	}
 
 	var stats struct{ Buckets []storage.StatsBucket }
-	eventually(t, 30*time.Second, "both messages in /v1/stats/messages", func() bool {
+	testinfra.Eventually(t, 30*time.Second, "both messages in /v1/stats/messages", func() bool {
 		return h.get("/v1/stats/messages?since=2026-11-22T00:00:00Z&until=2026-11-23T00:00:00Z", &stats) == http.StatusOK &&
 			len(stats.Buckets) == 1 && stats.Buckets[0].Counts["failed"] == 1 && stats.Buckets[0].Counts["delivered"] == 1
 	})

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookledger/hookledger/internal/testinfra"
 	"github.com/hookledger/hookledger/provider/signalwire"
 	"github.com/hookledger/hookledger/storage"
 )
@@ -35,7 +36,7 @@ func TestReplayRebuildsHistoryFromTheRawTopic(t *testing.T) {
 		}
 		return len(msgs[0].Events)
 	}
-	eventually(t, 30*time.Second, "three events stored", func() bool { return events() == 3 })
+	testinfra.Eventually(t, 30*time.Second, "three events stored", func() bool { return events() == 3 })
 	h.app.Stop() // the processor must not refill the tables behind replay's back
 	if err := h.store.TruncateNormalised(ctx); err != nil {
 		t.Fatal(err)

@@ -27,7 +27,7 @@ func TestProcessorAloneServesProbes(t *testing.T) {
 	if a.Addr("ingest") != "" || a.Addr("query") != "" {
 		t.Fatalf("processor tier opened other listeners: %v", a.addrs)
 	}
-	eventually(t, 60*time.Second, "processor ready", func() bool { return readyz(base) })
+	testinfra.Eventually(t, 60*time.Second, "processor ready", func() bool { return readyz(base) })
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)

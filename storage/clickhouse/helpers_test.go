@@ -231,18 +231,6 @@ func (p *proxy) up() {
 	p.serve(ln)
 }
 
-// freePort returns a loopback address nothing listens on.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
-
 func isException(err error, code int32) bool {
 	var ex *Exception
 	return errors.As(err, &ex) && ex.Code == code

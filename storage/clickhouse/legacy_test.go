@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/hookledger/hookledger/internal/testinfra"
 )
 
 const legacyTable = `CREATE TABLE IF NOT EXISTS %s.events (
@@ -385,7 +387,7 @@ func TestLegacyServerRestart(t *testing.T) {
 }
 
 func TestOpenClosedPort(t *testing.T) {
-	addr := freePort(t)
+	addr := testinfra.FreeAddr(t)
 	start := time.Now()
 	_, err := Open(context.Background(), "clickhouse://default:secret@"+addr+"/default?dial_timeout=1s", nil)
 	elapsed := time.Since(start)
