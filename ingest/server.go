@@ -102,21 +102,25 @@ func (s *Server) handle(c echo.Context) error {
 	src := (*s.sources.Load())[rec.Source]
 	if src == nil {
 		rec.URL, _ = s.o.URLs.SignedURL(r, &Source{ID: rec.Source})
-		return s.reject(c, rec, http.StatusNotFound, schema.ReasonUnknownSource, "no source with this id is configured", s.prefix(r))
+		setBodyPrefix(rec, r, s.prefix(r))
+		return s.reject(c, rec, http.StatusNotFound, schema.ReasonUnknownSource, "no source with this id is configured")
 	}
 	rec.Provider, rec.Tenant = src.Provider.Name(), src.Tenant
 	signedURL, alternatives := s.o.URLs.SignedURL(r, src)
 	rec.URL = signedURL
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		return s.reject(c, rec, http.StatusMethodNotAllowed, schema.ReasonMethodNotAllowed, "method "+r.Method, s.prefix(r))
+		setBodyPrefix(rec, r, s.prefix(r))
+		return s.reject(c, rec, http.StatusMethodNotAllowed, schema.ReasonMethodNotAllowed, "method "+r.Method)
 	}
 	body, tooLarge, err := readBounded(r.Body, s.o.MaxBodyBytes)
 	if tooLarge {
 		detail := "body over max_body_bytes=" + strconv.FormatInt(s.o.MaxBodyBytes, 10)
-		return s.reject(c, rec, http.StatusRequestEntityTooLarge, schema.ReasonBodyTooLarge, detail, truncate(body, s.o.AuditBodyPrefix))
+		setBodyPrefix(rec, r, truncate(body, s.o.AuditBodyPrefix))
+		return s.reject(c, rec, http.StatusRequestEntityTooLarge, schema.ReasonBodyTooLarge, detail)
 	}
 	if err != nil {
-		return s.reject(c, rec, http.StatusBadRequest, schema.ReasonMalformed, "reading body: "+err.Error(), truncate(body, s.o.AuditBodyPrefix))
+		setBodyPrefix(rec, r, truncate(body, s.o.AuditBodyPrefix))
+		return s.reject(c, rec, http.StatusBadRequest, schema.ReasonMalformed, "reading body: "+err.Error())
 	}
 	rec.Body, rec.BodyBytes = body, len(body)
 
@@ -127,7 +131,7 @@ func (s *Server) handle(c echo.Context) error {
 	var rejection *provider.Rejection
 	switch {
 	case errors.As(err, &rejection):
-		return s.reject(c, rec, http.StatusUnauthorized, rejection.Reason, rejection.Detail, nil)
+		return s.reject(c, rec, http.StatusUnauthorized, rejection.Reason, rejection.Detail)
 	case err != nil:
 		// The verifier could not decide (its replay store failed): the
 		// provider must retry rather than be told the callback is forged.
@@ -187,16 +191,10 @@ func recordHeaders(rec *schema.Record) map[string]string {
 	return map[string]string{"content-type": schema.RecordContentType, "hookledger-verdict": string(rec.Verdict)}
 }
 
-// reject answers a rejection at once and audits it asynchronously.
-func (s *Server) reject(c echo.Context, rec *schema.Record, status int, reason schema.Reason, detail string, body []byte) error {
+// reject answers a rejection at once and audits it asynchronously, with
+// whatever body rec holds: the whole body once it was read, else a prefix.
+func (s *Server) reject(c echo.Context, rec *schema.Record, status int, reason schema.Reason, detail string) error {
 	rec.Verdict, rec.Reason, rec.Detail = schema.VerdictRejected, reason, detail
-	if body != nil || rec.Body == nil {
-		rec.Body = body
-		if rec.BodyBytes == 0 {
-			rec.BodyBytes = bodySize(c.Request(), len(body))
-		}
-		rec.BodyTruncated = rec.BodyBytes > len(body)
-	}
 	s.metrics.requests.WithLabelValues(metricSource(rec), string(schema.VerdictRejected), string(reason)).Inc()
 	host, _, err := net.SplitHostPort(rec.RemoteAddr)
 	if err != nil {
@@ -254,12 +252,14 @@ func truncate(b []byte, n int) []byte {
 	return b
 }
 
-// bodySize is the declared size of a body only partly read.
-func bodySize(r *http.Request, read int) int {
-	if r.ContentLength > int64(read) {
-		return int(r.ContentLength)
+// setBodyPrefix puts the part of a body that will not be verified on the
+// audit record, with the size the request declared.
+func setBodyPrefix(rec *schema.Record, r *http.Request, prefix []byte) {
+	rec.Body, rec.BodyBytes = prefix, len(prefix)
+	if r.ContentLength > int64(len(prefix)) {
+		rec.BodyBytes = int(r.ContentLength)
 	}
-	return read
+	rec.BodyTruncated = rec.BodyBytes > len(prefix)
 }
 
 func newEventID() uuid.UUID {
