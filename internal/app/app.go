@@ -150,14 +150,16 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 
 	store := a.store
-	if store == nil && (a.tiers.Process || a.tiers.Query) {
-		store, err = openStore(ctx, a.cfg, a.tiers.Embedded, a.log)
-		if err != nil {
-			return err
+	if a.tiers.Process || a.tiers.Query {
+		if store == nil {
+			store, err = openStore(ctx, a.cfg, a.tiers.Embedded, a.log)
+			if err != nil {
+				return err
+			}
+			a.stops = append(a.stops, func() { _ = store.Conn().Close() })
 		}
-		a.stops = append(a.stops, func() { _ = store.Conn().Close() })
+		a.ready.Set("clickhouse", true)
 	}
-	a.ready.Set("clickhouse", true)
 
 	if a.tiers.Process {
 		a.startProcessor(brokers, store, producer)
