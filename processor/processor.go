@@ -92,9 +92,7 @@ func (p *Processor) HandleVerified(ctx context.Context, batch []kafkalog.Fetched
 			dead = append(dead, deadLetter{f, err})
 			continue
 		}
-		all.Messages = append(all.Messages, n.Messages...)
-		all.Replies = append(all.Replies, n.Replies...)
-		all.Calls = append(all.Calls, n.Calls...)
+		all.Add(n)
 	}
 	if err := p.sendDead(ctx, dead); err != nil {
 		return err

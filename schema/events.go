@@ -78,7 +78,16 @@ type Normalised struct {
 	Calls    []CallEvent
 }
 
+// Rows counts n's rows across all tables.
+func (n Normalised) Rows() int { return len(n.Messages) + len(n.Replies) + len(n.Calls) }
+
 // Empty reports whether n holds no rows.
-func (n Normalised) Empty() bool {
-	return len(n.Messages) == 0 && len(n.Replies) == 0 && len(n.Calls) == 0
+func (n Normalised) Empty() bool { return n.Rows() == 0 }
+
+// Add appends other's rows to n, so a batch of records is stored with one
+// insert per table.
+func (n *Normalised) Add(other Normalised) {
+	n.Messages = append(n.Messages, other.Messages...)
+	n.Replies = append(n.Replies, other.Replies...)
+	n.Calls = append(n.Calls, other.Calls...)
 }

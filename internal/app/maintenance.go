@@ -52,7 +52,7 @@ func replayInto(ctx context.Context, brokers []string, rawTopic string, store *s
 		if batch.Empty() {
 			return nil
 		}
-		rows += len(batch.Messages) + len(batch.Replies) + len(batch.Calls)
+		rows += batch.Rows()
 		err := store.InsertNormalised(ctx, batch)
 		batch = schema.Normalised{}
 		return err
@@ -70,10 +70,8 @@ func replayInto(ctx context.Context, brokers []string, rawTopic string, store *s
 			log.Warn("replay: record not normalised", "event_id", rec.ID, "err", err)
 			return nil
 		}
-		batch.Messages = append(batch.Messages, n.Messages...)
-		batch.Replies = append(batch.Replies, n.Replies...)
-		batch.Calls = append(batch.Calls, n.Calls...)
-		if len(batch.Messages)+len(batch.Replies)+len(batch.Calls) >= batchSize {
+		batch.Add(n)
+		if batch.Rows() >= batchSize {
 			return flush()
 		}
 		return nil
