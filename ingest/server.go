@@ -101,12 +101,12 @@ func (s *Server) handle(c echo.Context) error {
 
 	src := (*s.sources.Load())[rec.Source]
 	if src == nil {
-		rec.URL, _ = s.o.URLs.SignedURL(r, &Source{ID: rec.Source})
+		rec.URL = s.o.URLs.SignedURL(r, &Source{ID: rec.Source})
 		setBodyPrefix(rec, r, s.prefix(r))
 		return s.reject(c, rec, http.StatusNotFound, schema.ReasonUnknownSource, "no source with this id is configured")
 	}
 	rec.Provider, rec.Tenant = src.Provider.Name(), src.Tenant
-	signedURL, alternatives := s.o.URLs.SignedURL(r, src)
+	signedURL := s.o.URLs.SignedURL(r, src)
 	rec.URL = signedURL
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		setBodyPrefix(rec, r, s.prefix(r))
@@ -125,8 +125,9 @@ func (s *Server) handle(c echo.Context) error {
 	rec.Body, rec.BodyBytes = body, len(body)
 
 	verified, err := src.Verifier.Verify(r.Context(), &provider.Request{
-		Method: r.Method, Proto: r.Proto, URL: signedURL, AltURLs: alternatives,
-		Header: r.Header, Body: body, ReceivedAt: rec.ReceivedAt,
+		Method: r.Method, Proto: r.Proto, URL: signedURL,
+		AltURLs: func() []string { return s.o.URLs.Alternatives(r, src, signedURL) },
+		Header:  r.Header, Body: body, ReceivedAt: rec.ReceivedAt,
 	})
 	var rejection *provider.Rejection
 	switch {

@@ -50,20 +50,17 @@ func withQuery(u, rawQuery string) string {
 	return u + "?" + rawQuery
 }
 
-// SignedURL returns the URL the provider signed for r, and other plausible
-// URLs for diagnosing a signature that does not verify.
-func (p URLPolicy) SignedURL(r *http.Request, src *Source) (signed string, alternatives []string) {
+// SignedURL returns the URL the provider signed for r.
+func (p URLPolicy) SignedURL(r *http.Request, src *Source) string {
 	h := splitRequestURI(r, src.ID)
-	own := requestOrigin(r, p.TrustForwardedHeaders)
 	switch {
 	case src.PublicURL != "":
-		signed = withQuery(src.PublicURL+h.suffix, h.rawQuery)
+		return withQuery(src.PublicURL+h.suffix, h.rawQuery)
 	case p.PublicBaseURL != "":
-		signed = withQuery(strings.TrimSuffix(p.PublicBaseURL, "/")+h.rawPath, h.rawQuery)
+		return withQuery(strings.TrimSuffix(p.PublicBaseURL, "/")+h.rawPath, h.rawQuery)
 	default:
-		signed = withQuery(own+h.rawPath, h.rawQuery)
+		return withQuery(requestOrigin(r, p.TrustForwardedHeaders)+h.rawPath, h.rawQuery)
 	}
-	return signed, p.alternatives(r, src, h, signed)
 }
 
 // requestOrigin is scheme://host of the request itself.
@@ -88,12 +85,13 @@ func firstValue(v string) string {
 	return strings.TrimSpace(first)
 }
 
-// alternatives lists URLs a misconfigured deployment would have the
-// provider sign instead: the request's own origin with and without
-// forwarded headers, the other scheme, a path prefix a proxy added or
-// stripped, and the configured public URLs not in use. They are only ever
-// used to explain a failure.
-func (p URLPolicy) alternatives(r *http.Request, src *Source, h hookRequest, signed string) []string {
+// Alternatives lists URLs other than signed that a misconfigured
+// deployment would have the provider sign: the request's own origin with
+// and without forwarded headers, the other scheme, a path prefix a proxy
+// added or stripped, and the configured public URLs not in use. They are
+// only ever used to explain a failure.
+func (p URLPolicy) Alternatives(r *http.Request, src *Source, signed string) []string {
+	h := splitRequestURI(r, src.ID)
 	seen := map[string]bool{signed: true}
 	var out []string
 	add := func(u string) {

@@ -57,7 +57,9 @@ func TestSignedURL(t *testing.T) {
 			for k, v := range tc.headers {
 				r.Header.Set(k, v)
 			}
-			got, alts := tc.policy.SignedURL(r, &Source{ID: "sw", PublicURL: tc.publicURL})
+			src := &Source{ID: "sw", PublicURL: tc.publicURL}
+			got := tc.policy.SignedURL(r, src)
+			alts := tc.policy.Alternatives(r, src, got)
 			if got != tc.want {
 				t.Errorf("signed URL = %q, want %q", got, tc.want)
 			}
@@ -87,7 +89,11 @@ func FuzzSignedURL(f *testing.F) {
 		_, rawQuery, hasQuery := strings.Cut(target, "?")
 		for _, p := range []URLPolicy{{}, {TrustForwardedHeaders: true}, {PublicBaseURL: "https://pub.example.com/p"}} {
 			for _, pub := range []string{"", "https://src.example.com/cb"} {
-				got, _ := p.SignedURL(r, &Source{ID: "sw", PublicURL: pub})
+				src := &Source{ID: "sw", PublicURL: pub}
+				got := p.SignedURL(r, src)
+				if slices.Contains(p.Alternatives(r, src, got), got) {
+					t.Fatalf("alternatives repeat the signed URL %q", got)
+				}
 				if hasQuery && rawQuery != "" && !strings.HasSuffix(got, "?"+rawQuery) {
 					t.Fatalf("raw query %q not kept in %q", rawQuery, got)
 				}

@@ -20,14 +20,28 @@ type Request struct {
 	Method string
 	Proto  string // as received, e.g. "HTTP/1.1"
 	URL    string // absolute: scheme://host[:port]/path[?rawquery]
-	// AltURLs are other plausible URLs the provider may have signed (other
-	// scheme, host, port, forwarded headers, path prefix). Verifiers never
-	// accept a request because of them; they only use them to explain a
-	// failure ("would have verified with ...").
-	AltURLs    []string
+	// AltURLs lists other plausible URLs the provider may have signed
+	// (other scheme, host, port, forwarded headers, path prefix); nil means
+	// none. Verifiers never accept a request because of them; they call it
+	// only to explain a failure ("would have verified with ..."), so the
+	// cost of building them is paid by rejections, not by every callback.
+	AltURLs    func() []string
 	Header     http.Header
 	Body       []byte
 	ReceivedAt time.Time
+}
+
+// Alternatives returns AltURLs' list, or nil when there is none.
+func (r *Request) Alternatives() []string {
+	if r.AltURLs == nil {
+		return nil
+	}
+	return r.AltURLs()
+}
+
+// URLs is an AltURLs of fixed values.
+func URLs(urls ...string) func() []string {
+	return func() []string { return urls }
 }
 
 // RawQuery returns the raw query of the signed URL (without '?').

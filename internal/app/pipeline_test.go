@@ -114,6 +114,14 @@ func pipelineRows(t *testing.T) []callback {
 				req.Header.Set(signalwire.HeaderSignature, signalwire.SignSchemeA("PSKguessed", u, []byte(body)))
 				return req
 			}},
+		{name: "signalwire signed over the https URL (proxy misconfiguration)", source: "sw-main", wantStatus: 401, wantReason: schema.ReasonBadSignature,
+			build: func(h *harness) *http.Request {
+				u, body := h.ingest+"/hooks/sw-main", swStatusForm("SMnearmiss", "delivered")
+				req := formRequest(http.MethodPost, u, body)
+				signedOver := strings.Replace(u, "http://", "https://", 1)
+				req.Header.Set(signalwire.HeaderSignature, signalwire.SignSchemeA(swKey, signedOver, []byte(body)))
+				return req
+			}},
 		{name: "signalwire unsigned", source: "sw-main", wantStatus: 401, wantReason: schema.ReasonMissingSignature,
 			build: func(h *harness) *http.Request {
 				return formRequest(http.MethodPost, h.ingest+"/hooks/sw-main", swStatusForm("SMunsigned", "delivered"))
@@ -337,6 +345,24 @@ func TestCallbacksThroughTheRealPipeline(t *testing.T) {
 		if h.get("/v1/callbacks/"+page.Items[0].EventID, &cb) != http.StatusOK || cb.Verdict != "rejected" || cb.Reason != string(row.wantReason) {
 			t.Errorf("%s: callback %+v", row.name, cb)
 		}
+	}
+
+	// The proxy near miss explains itself in its audit record, and only
+	// there: the HTTP answer was the bare reason.
+	var page struct{ Items []storage.Rejection }
+	h.get("/v1/rejections?source=sw-main&reason=bad_signature", &page)
+	nearMisses := 0
+	for _, r := range page.Items {
+		var cb storage.Callback
+		if h.get("/v1/callbacks/"+r.EventID, &cb) == http.StatusOK && strings.Contains(cb.Detail, "NEAR MISS") {
+			nearMisses++
+			if !strings.Contains(cb.Detail, "https://"+h.app.Addr("ingest")+"/hooks/sw-main") {
+				t.Errorf("near miss does not name the URL that verifies: %s", cb.Detail)
+			}
+		}
+	}
+	if nearMisses != 1 {
+		t.Errorf("%d near misses among %d bad signatures, want exactly the misconfigured one", nearMisses, len(page.Items))
 	}
 }
 

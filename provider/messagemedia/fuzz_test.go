@@ -72,7 +72,7 @@ func FuzzVerify(f *testing.F) {
 		}
 		req := &provider.Request{
 			Method: method, Proto: proto, URL: url, Header: header, Body: body, ReceivedAt: receivedAt,
-			AltURLs: []string{"https://hooks.example.com/mm" + RequestURI(url)},
+			AltURLs: provider.URLs("https://hooks.example.com/mm" + RequestURI(url)),
 		}
 		got, err := v.Verify(context.Background(), req)
 		if err != nil {

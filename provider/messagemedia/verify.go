@@ -157,7 +157,8 @@ func (v *Verifier) diagnose(req *provider.Request, key verifierKey, digestName s
 	}
 	seen := map[string]bool{uri: true}
 	var altTried []string
-	for _, alt := range req.AltURLs {
+	alternatives := req.Alternatives()
+	for _, alt := range alternatives {
 		altURI := RequestURI(alt)
 		if seen[altURI] {
 			continue
@@ -177,7 +178,7 @@ func (v *Verifier) diagnose(req *provider.Request, key verifierKey, digestName s
 	switch {
 	case len(altTried) > 0:
 		fmt.Fprintf(&b, "; alternative request lines tried: %s; none verified", quoteList(altTried))
-	case len(req.AltURLs) > 0:
+	case len(alternatives) > 0:
 		b.WriteString("; no alternative URL gives a different request line")
 	default:
 		b.WriteString("; no alternative URLs to try")

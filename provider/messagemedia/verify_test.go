@@ -307,10 +307,10 @@ func verifyCases() []verifyCase {
 			build: func(t testing.TB, k testKeys) *provider.Request {
 				req := signedRequest(t, k.primary, keyIDPrimary, DigestSHA256, http.MethodPost,
 					"https://hooks.example.com/mm/hooks/mm-main?x=1", deliveryReportBody, 0)
-				req.AltURLs = []string{
+				req.AltURLs = provider.URLs(
 					"http://hooks.example.com/hooks/mm-main?x=1", // same request-URI: skipped
 					"https://hooks.example.com/mm/hooks/mm-main?x=1",
-				}
+				)
 				req.URL = hookURL
 				return req
 			},
@@ -322,7 +322,7 @@ func verifyCases() []verifyCase {
 				req := dr(t, k)
 				req.Body = append(req.Body, ' ')
 				req.Proto = "HTTP/2.0"
-				req.AltURLs = []string{"https://hooks.example.com/mm/hooks/mm-main?x=1"}
+				req.AltURLs = provider.URLs("https://hooks.example.com/mm/hooks/mm-main?x=1")
 				return req
 			},
 		},
@@ -538,7 +538,7 @@ func BenchmarkVerifyRSA2048BadSignatureNearMiss(b *testing.B) {
 		"https://hooks.example.com/mm/hooks/mm-main?x=1", deliveryReportBody, 0)
 	req.URL = hookURL
 	req.Proto = "HTTP/2.0"
-	req.AltURLs = []string{"https://hooks.example.com/mm/hooks/mm-main?x=1"}
+	req.AltURLs = provider.URLs("https://hooks.example.com/mm/hooks/mm-main?x=1")
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -60,7 +60,7 @@ func BenchmarkVerifySchemeBFormRotated(b *testing.B) {
 func BenchmarkVerifyRejectNearMiss(b *testing.B) {
 	form := messageStatusForm("delivered")
 	req := signBForm(formPost(publicURL, form.Encode()), HeaderSignature, keyCurrent, internalURL, form)
-	req.AltURLs = []string{"http://hooks.example.com/hooks/sw-main", internalURL}
+	req.AltURLs = provider.URLs("http://hooks.example.com/hooks/sw-main", internalURL)
 	v := newTestVerifier(b, keyCurrent, keyPrevious)
 	b.ReportAllocs()
 	for b.Loop() {

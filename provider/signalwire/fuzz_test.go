@@ -32,7 +32,7 @@ func FuzzVerify(f *testing.F) {
 		r := tc.req()
 		f.Add(r.Method, r.URL, r.Header.Get("Content-Type"), r.Body,
 			r.Header.Get(HeaderSignature), r.Header.Get(HeaderTwilioSignature),
-			r.Header.Get(HeaderSHA256Signature), strings.Join(r.AltURLs, " "))
+			r.Header.Get(HeaderSHA256Signature), strings.Join(r.Alternatives(), " "))
 	}
 	keys := []string{keyCurrent, keyPrevious}
 	v := newTestVerifier(f, keys...)
@@ -51,7 +51,7 @@ func FuzzVerify(f *testing.F) {
 		setIf(HeaderTwilioSignature, twSig)
 		setIf(HeaderSHA256Signature, sha256Sig)
 		if alts != "" {
-			req.AltURLs = strings.Split(alts, " ")
+			req.AltURLs = provider.URLs(strings.Split(alts, " ")...)
 		}
 
 		got, err := v.Verify(context.Background(), req)

@@ -281,7 +281,7 @@ func (v *verifier) diagnose(req *provider.Request, tried []string, s scheme) str
 		seen[u] = true
 	}
 	var alternatives []string
-	for _, alt := range req.AltURLs {
+	for _, alt := range req.Alternatives() {
 		for _, u := range portVariants(alt) {
 			if !seen[u] {
 				seen[u] = true

@@ -363,7 +363,7 @@ func verifyCases() []verifyCase {
 			name: "B near miss: provider signed the internal URL (wrong public_url)",
 			req: func() *provider.Request {
 				r := signBForm(formPost(publicURL, deliveredBody), HeaderSignature, keyCurrent, internalURL, delivered)
-				r.AltURLs = []string{"http://hooks.example.com/hooks/sw-main", internalURL}
+				r.AltURLs = provider.URLs("http://hooks.example.com/hooks/sw-main", internalURL)
 				return r
 			},
 			wantReason: schema.ReasonBadSignature,
@@ -374,7 +374,7 @@ func verifyCases() []verifyCase {
 			name: "B near miss through a port variant of an alternative URL",
 			req: func() *provider.Request {
 				r := signBForm(formPost(publicURL, deliveredBody), HeaderSignature, keyCurrent, "http://hooks.example.com:80/hooks/sw-main", delivered)
-				r.AltURLs = []string{"http://hooks.example.com/hooks/sw-main"}
+				r.AltURLs = provider.URLs("http://hooks.example.com/hooks/sw-main")
 				return r
 			},
 			wantReason: schema.ReasonBadSignature,
@@ -384,7 +384,7 @@ func verifyCases() []verifyCase {
 			name: "A near miss: provider signed http behind a TLS proxy",
 			req: func() *provider.Request {
 				r := signA(formPost(publicURL, callCompletedBody), keyCurrent, "http://hooks.example.com/hooks/sw-main", true)
-				r.AltURLs = []string{"http://hooks.example.com/hooks/sw-main"}
+				r.AltURLs = provider.URLs("http://hooks.example.com/hooks/sw-main")
 				return r
 			},
 			wantReason: schema.ReasonBadSignature,
@@ -394,7 +394,7 @@ func verifyCases() []verifyCase {
 			name: "B alternatives tried, none verifies",
 			req: func() *provider.Request {
 				r := signBForm(formPost(publicURL, deliveredBody), HeaderSignature, keyWrong, publicURL, delivered)
-				r.AltURLs = []string{internalURL}
+				r.AltURLs = provider.URLs(internalURL)
 				return r
 			},
 			wantReason:   schema.ReasonBadSignature,
@@ -506,7 +506,7 @@ func assertNoSecrets(t *testing.T, detail string, req *provider.Request) {
 		if strings.Contains(detail, k) {
 			t.Errorf("detail contains a signing key: %s", detail)
 		}
-		for _, u := range append([]string{req.URL}, req.AltURLs...) {
+		for _, u := range append([]string{req.URL}, req.Alternatives()...) {
 			for _, v := range portVariants(u) {
 				if strings.Contains(detail, SignSchemeA(k, v, req.Body)) ||
 					strings.Contains(detail, SignSchemeASHA256(k, v, req.Body)) ||
