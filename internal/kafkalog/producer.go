@@ -2,9 +2,7 @@ package kafkalog
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -35,8 +33,10 @@ func NewProducer(brokers []string) *Producer {
 		// ingest answers only after the ack, so keep it to a few ms.
 		BatchTimeout: 2 * time.Millisecond,
 		BatchSize:    500,
-		MaxAttempts:  3,
-		// Retries inside WriteMessages are bounded by the caller's context.
+		// kafka-go retries transient network errors (a connection pooled
+		// before a broker restart, a refused dial) itself; the caller's
+		// context bounds the attempts in time.
+		MaxAttempts:     6,
 		WriteBackoffMin: 10 * time.Millisecond,
 		WriteBackoffMax: 200 * time.Millisecond,
 		Transport: &kafka.Transport{
@@ -57,17 +57,7 @@ func (p *Producer) Publish(ctx context.Context, msgs ...Message) error {
 			km[i].Headers = append(km[i].Headers, kafka.Header{Key: k, Value: []byte(v)})
 		}
 	}
-	err := p.w.WriteMessages(ctx, km...)
-	if err == nil {
-		return nil
-	}
-	// After a broker restart the first write on a pooled connection can fail
-	// once with a closed connection; one immediate retry covers it.
-	var netErr net.Error
-	if ctx.Err() == nil && (errors.As(err, &netErr) || errors.Is(err, net.ErrClosed)) {
-		err = p.w.WriteMessages(ctx, km...)
-	}
-	if err != nil {
+	if err := p.w.WriteMessages(ctx, km...); err != nil {
 		return fmt.Errorf("kafkalog: publish: %w", err)
 	}
 	return nil
