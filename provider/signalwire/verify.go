@@ -171,7 +171,9 @@ func (v *verifier) verifySchemeA(req *provider.Request, sigHex string) (provider
 // or, when the URL carries bodySHA256, the URL alone and then the body hash.
 func (v *verifier) verifySchemeB(req *provider.Request, header, sig string, formParams []provider.Param) (provider.Verified, error) {
 	sigBytes, err := base64.StdEncoding.Strict().DecodeString(sig)
-	if err != nil || len(sigBytes) != sha1.Size {
+	// The decoder skips CR and LF anywhere in its input; re-encoding keeps
+	// the accepted spelling of a signature to the one the provider sends.
+	if err != nil || len(sigBytes) != sha1.Size || base64.StdEncoding.EncodeToString(sigBytes) != sig {
 		return provider.Verified{}, provider.Reject(schema.ReasonBadSignature,
 			"%s is neither 40 hex digits (scheme A) nor the base64 of a %d-byte HMAC-SHA1 (scheme B)", header, sha1.Size)
 	}

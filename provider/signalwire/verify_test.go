@@ -290,6 +290,17 @@ func verifyCases() []verifyCase {
 			wantReason: schema.ReasonBadSignature,
 		},
 		{
+			// The base64 decoder skips line breaks; found by FuzzVerify.
+			name: "B non-canonical base64 (line break inside)",
+			req: func() *provider.Request {
+				r := signBForm(formPost(publicURL, deliveredBody), HeaderSignature, keyCurrent, publicURL, delivered)
+				sig := r.Header.Get(HeaderSignature)
+				r.Header.Set(HeaderSignature, sig[:11]+"\n"+sig[11:])
+				return r
+			},
+			wantReason: schema.ReasonBadSignature,
+		},
+		{
 			name: "A 40 hex digits in X-Twilio-Signature are not scheme A",
 			req: func() *provider.Request {
 				r := formPost(publicURL, deliveredBody)

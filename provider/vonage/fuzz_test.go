@@ -115,6 +115,9 @@ func assertGenuineJWT(t *testing.T, req *provider.Request, token, secret string)
 	if err1 != nil || err2 != nil || err3 != nil {
 		t.Fatalf("accepted undecodable segments")
 	}
+	if dec.EncodeToString(header)+"."+dec.EncodeToString(claimsJSON)+"."+dec.EncodeToString(sig) != token {
+		t.Fatalf("accepted a token in a non-canonical encoding: %q", token)
+	}
 	var hdr struct {
 		Alg string `json:"alg"`
 	}

@@ -155,6 +155,11 @@ func (v *verifier) verifyJWT(ctx context.Context, req *provider.Request, raw str
 	if raw == "" {
 		return provider.Verified{}, provider.Reject(schema.ReasonMalformed, "Authorization: Bearer carries no token")
 	}
+	if strings.ContainsAny(raw, "\r\n") {
+		// base64 decoders skip line breaks, so without this a genuine
+		// token with one inserted into its signature would still verify.
+		return provider.Verified{}, provider.Reject(schema.ReasonMalformed, "bad JWT structure: the token contains a line break")
+	}
 	var claims Claims
 	token, parts, err := v.parser.ParseUnverified(raw, &claims)
 	signatureUndecodable, algUnknown := false, false

@@ -232,6 +232,11 @@ func TestVerify(t *testing.T) {
 			req: func(t *testing.T) *provider.Request {
 				return jsonPost(rawToken(`{"alg":"HS256"}`, `{"jti":"x","iss":"Vonage"}`, testSecret), body)
 			}, wantReason: schema.ReasonMalformed, wantDetail: "iat"},
+		{name: "genuine jwt with a line break inside its signature", settings: settingsJWT,
+			req: func(t *testing.T) *provider.Request {
+				tok := mustToken(t, testSecret, testNow, "c6f4a3d4-0030", body)
+				return jsonPost(tok[:len(tok)-5]+"\n"+tok[len(tok)-5:], body)
+			}, wantReason: schema.ReasonMalformed, wantDetail: "line break"},
 		{name: "precedence: malformed claims beat alg none", settings: settingsJWT,
 			req: func(t *testing.T) *provider.Request {
 				return jsonPost(b64(`{"alg":"none"}`)+"."+b64(`{"iss":"Vonage"}`)+".", body)
