@@ -34,8 +34,18 @@ fuzztime="${FUZZTIME:-4s}"
 grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u | while read -r dir; do
   for target in $(grep -h '^func Fuzz' "$dir"/*_test.go | sed -E 's/^func (Fuzz[A-Za-z0-9_]*).*/\1/'); do
     echo "fuzz $dir $target ($fuzztime)"
-    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$dir" >"$work/fuzz.log" 2>&1 || {
-      cat "$work/fuzz.log"; exit 1; }
+    if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$dir" >"$work/fuzz.log" 2>&1; then
+      # Go 1.26's fuzz coordinator can fail a target with a bare "context
+      # deadline exceeded" as -fuzztime runs out (golang/go#75804, fixed in
+      # Go 1.27). A real finding always writes its failing input, so only
+      # that exact failure without one is tolerated.
+      if grep -q 'context deadline exceeded' "$work/fuzz.log" &&
+        ! grep -q -e 'Failing input written' -e 'panic:' -e '_test.go:[0-9]*:' "$work/fuzz.log"; then
+        echo "  (tolerated Go fuzz coordinator deadline race, golang/go#75804: no failing input)"
+      else
+        cat "$work/fuzz.log"; exit 1
+      fi
+    fi
   done
 done
 fuzzed=$(grep -rh --include='*_test.go' '^func Fuzz' . | wc -l)
