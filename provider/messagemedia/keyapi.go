@@ -9,8 +9,9 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/hookledger/hookledger/provider/providerapi"
 	"gopkg.in/yaml.v3"
+
+	"github.com/hookledger/hookledger/provider/providerapi"
 )
 
 // DefaultKeyAPIBase is where MessageMedia's signature-key API lives.

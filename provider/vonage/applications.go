@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
 	"github.com/hookledger/hookledger/provider/providerapi"
 )
 
