@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hookledger/hookledger/provider"
 	"github.com/hookledger/hookledger/provider/providers"
+	"github.com/hookledger/hookledger/schema"
 )
 
 // FuzzHandleNeverAcceptsForgeries drives the real handler with arbitrary
@@ -40,6 +42,8 @@ sources:
 	f.Add("GET", "/hooks/vonage?messageId=1&status=delivered&timestamp=1&sig=00", "", "", "", []byte(nil))
 	f.Add("POST", "/hooks/mm", "X-MessageMedia-Signature", "AAAA", "application/json", []byte(`{"message_id":"m"}`))
 	f.Add("PUT", "/hooks/nope/x", "", "", "", []byte("x"))
+	f.Add("MKCOL", "/hooks/sw", "", "", "", []byte("x"))
+	f.Add("QUERY", "/hooks/nope", "", "", "", []byte("x"))
 	f.Fuzz(func(t *testing.T, method, target, header, value, contentType string, body []byte) {
 		if !strings.HasPrefix(target, "/hooks/") || strings.ContainsAny(target, " \r\n\t#") || strings.ContainsAny(method, " \r\n\t") || method == "" {
 			return
@@ -61,6 +65,16 @@ sources:
 		case http.StatusUnauthorized, http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusBadRequest:
 		default:
 			t.Fatalf("%s %s with %s: answered %d %s", method, target, header, w.Code, w.Body)
+		}
+		// Whenever the path names a source, the answer comes from ingest
+		// (and is audited), never from the router: its body is the reason.
+		if id, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/hooks/"), "/"); id != "" {
+			var answer struct {
+				Error schema.Reason `json:"error"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &answer); err != nil || !answer.Error.Valid() {
+				t.Fatalf("%s %s: answer %d %q is not {\"error\":<reason>}", method, target, w.Code, w.Body)
+			}
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -77,10 +78,26 @@ func New(o Options, pub Publisher, sources Sources) *Server {
 // being verified finish with the set they started with.
 func (s *Server) SetSources(src Sources) { s.sources.Store(&src) }
 
-// Register mounts the hook routes on e.
+// Register mounts the hook routes on e. Echo's Any covers only the methods
+// it knows; the RouteNotFound fallbacks bring every other method (MKCOL,
+// QUERY, anything) to handle too, so it is answered 404 or 405 with a
+// reason and audited like any rejection instead of by Echo's default 405.
 func (s *Server) Register(e *echo.Echo) {
-	e.Any("/hooks/:source", s.handle)
-	e.Any("/hooks/:source/*", s.handle)
+	for _, path := range []string{"/hooks/:source", "/hooks/:source/*"} {
+		e.Any(path, s.handle)
+		e.RouteNotFound(path, s.handle)
+	}
+}
+
+// sourceID is the {source_id} path segment. Echo leaves the parameter
+// empty when a request reaches /hooks/{id} through the RouteNotFound
+// fallback, so it is then read from the (decoded) path, as Echo would.
+func sourceID(c echo.Context) string {
+	if id := c.Param("source"); id != "" {
+		return id
+	}
+	id, _, _ := strings.Cut(strings.TrimPrefix(c.Request().URL.Path, "/hooks/"), "/")
+	return id
 }
 
 // Start starts the audit workers.
@@ -94,7 +111,7 @@ func (s *Server) handle(c echo.Context) error {
 	r := c.Request()
 	rec := &schema.Record{
 		Version: schema.RecordVersion, ID: newEventID(), ReceivedAt: s.o.Now().UTC(),
-		Source: c.Param("source"), Method: r.Method, RemoteAddr: s.remoteAddr(r),
+		Source: sourceID(c), Method: r.Method, RemoteAddr: s.remoteAddr(r),
 		Headers: r.Header.Clone(),
 	}
 	rec.Headers.Set("Host", r.Host)

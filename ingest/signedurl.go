@@ -50,12 +50,23 @@ func withQuery(u, rawQuery string) string {
 	return u + "?" + rawQuery
 }
 
+// publicURLWith is a source's public_url standing for /hooks/{id}, with the
+// raw path after it. public_url is used exactly as configured, trailing
+// slash included, because that is the URL the provider was given and signs;
+// a slash is only dropped to join a suffix that brings its own.
+func publicURLWith(publicURL, suffix string) string {
+	if suffix == "" {
+		return publicURL
+	}
+	return strings.TrimSuffix(publicURL, "/") + suffix
+}
+
 // SignedURL returns the URL the provider signed for r.
 func (p URLPolicy) SignedURL(r *http.Request, src *Source) string {
 	h := splitRequestURI(r, src.ID)
 	switch {
 	case src.PublicURL != "":
-		return withQuery(src.PublicURL+h.suffix, h.rawQuery)
+		return withQuery(publicURLWith(src.PublicURL, h.suffix), h.rawQuery)
 	case p.PublicBaseURL != "":
 		return withQuery(strings.TrimSuffix(p.PublicBaseURL, "/")+h.rawPath, h.rawQuery)
 	default:
@@ -115,7 +126,16 @@ func (p URLPolicy) Alternatives(r *http.Request, src *Source, signed string) []s
 		add(withQuery(strings.TrimSuffix(p.PublicBaseURL, "/")+h.rawPath, h.rawQuery))
 	}
 	if src.PublicURL != "" {
-		add(withQuery(src.PublicURL+h.suffix, h.rawQuery))
+		add(withQuery(publicURLWith(src.PublicURL, h.suffix), h.rawQuery))
+		// public_url given to the provider with a trailing slash and
+		// configured here without it, or the other way round.
+		if h.suffix == "" {
+			if trimmed := strings.TrimSuffix(src.PublicURL, "/"); trimmed != src.PublicURL {
+				add(withQuery(trimmed, h.rawQuery))
+			} else {
+				add(withQuery(src.PublicURL+"/", h.rawQuery))
+			}
+		}
 	}
 	for _, o := range origins {
 		for _, scheme := range []string{"https", "http"} {

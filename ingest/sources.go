@@ -47,7 +47,7 @@ func BuildSources(cfgs []config.Source, reg *provider.Registry, deps provider.De
 			continue
 		}
 		out[c.ID] = &Source{
-			ID: c.ID, Tenant: c.Tenant, PublicURL: strings.TrimSuffix(c.PublicURL, "/"),
+			ID: c.ID, Tenant: c.Tenant, PublicURL: c.PublicURL,
 			Provider: p, Verifier: v,
 		}
 	}

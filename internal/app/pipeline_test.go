@@ -249,6 +249,10 @@ func pipelineRows(t *testing.T) []callback {
 			}},
 		{name: "PUT", source: "sw-main", wantStatus: 405, wantReason: schema.ReasonMethodNotAllowed,
 			build: func(h *harness) *http.Request { return formRequest(http.MethodPut, h.ingest+"/hooks/sw-main", "a=b") }},
+		{name: "a method Echo does not route (MKCOL)", source: "sw-main", wantStatus: 405, wantReason: schema.ReasonMethodNotAllowed,
+			build: func(h *harness) *http.Request { return formRequest("MKCOL", h.ingest+"/hooks/sw-main", "a=b") }},
+		{name: "unknown source beats an unknown method", source: "nowhere", wantStatus: 404, wantReason: schema.ReasonUnknownSource,
+			build: func(h *harness) *http.Request { return formRequest("QUERY", h.ingest+"/hooks/nowhere/x", "a=b") }},
 		{name: "body over max_body_bytes", source: "sw-main", wantStatus: 413, wantReason: schema.ReasonBodyTooLarge,
 			build: func(h *harness) *http.Request {
 				return formRequest(http.MethodPost, h.ingest+"/hooks/sw-main", "Body="+strings.Repeat("x", 1<<20))
