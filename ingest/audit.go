@@ -73,10 +73,11 @@ func (a *auditor) stop() {
 	})
 }
 
-// enqueue schedules rec unless a limit says to drop it. remoteHost is the
-// client address without port.
-func (a *auditor) enqueue(rec *schema.Record, remoteHost string) {
-	if !a.allow(rec.Source, remoteHost, rec.ReceivedAt) {
+// enqueue schedules rec unless a limit says to drop it. sourceKey is the
+// source's limiter key (one shared key for all unknown ids); remoteHost is
+// the client address without port.
+func (a *auditor) enqueue(rec *schema.Record, sourceKey, remoteHost string) {
+	if !a.allow(sourceKey, remoteHost, rec.ReceivedAt) {
 		a.metrics.auditDropped.WithLabelValues("rate_limited").Inc()
 		return
 	}

@@ -218,12 +218,13 @@ func (s *Server) reject(c echo.Context, rec *schema.Record, status int, reason s
 	if err != nil {
 		host = rec.RemoteAddr
 	}
-	s.audit.enqueue(rec, host)
+	s.audit.enqueue(rec, metricSource(rec), host)
 	return c.JSON(status, map[string]string{"error": string(reason)})
 }
 
-// metricSource keeps label cardinality bounded: unknown source ids come
-// from the request and must not become labels.
+// metricSource keeps label and limiter-key cardinality bounded: unknown
+// source ids come from the request, so each must not become a label or get
+// a rate-limit budget of its own.
 func metricSource(rec *schema.Record) string {
 	if rec.Reason == schema.ReasonUnknownSource {
 		return "_unknown"
@@ -244,13 +245,30 @@ func (s *Server) prefix(r *http.Request) []byte {
 	return b
 }
 
+// remoteAddr is the client address: behind a trusted proxy, the last
+// X-Forwarded-For entry, the one that proxy appended. Earlier entries come
+// from the client itself, so trusting them would let a flood pick a fresh
+// address (and audit budget) per request; the whole header stays in the
+// record for investigation.
 func (s *Server) remoteAddr(r *http.Request) string {
 	if s.o.URLs.TrustForwardedHeaders {
-		if v := firstValue(r.Header.Get("X-Forwarded-For")); v != "" {
+		if v := lastValue(r.Header.Values("X-Forwarded-For")); v != "" {
 			return v
 		}
 	}
 	return r.RemoteAddr
+}
+
+// lastValue is the last comma-separated entry over all values of a header.
+func lastValue(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	last := values[len(values)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.TrimSpace(last)
 }
 
 // readBounded reads the whole body if it is at most max bytes. When it is

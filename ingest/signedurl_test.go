@@ -128,3 +128,19 @@ sources:
 		}
 	}
 }
+
+func TestRemoteAddrTakesTheEntryTheTrustedProxyAdded(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPost, "/hooks/sw", nil)
+	r.RemoteAddr = "10.0.0.2:41000"
+	r.Header.Add("X-Forwarded-For", "203.0.113.9, 198.51.100.1")
+	r.Header.Add("X-Forwarded-For", "192.0.2.44")
+	for _, tc := range []struct {
+		trust bool
+		want  string
+	}{{false, "10.0.0.2:41000"}, {true, "192.0.2.44"}} {
+		s := &Server{o: Options{URLs: URLPolicy{TrustForwardedHeaders: tc.trust}}}
+		if got := s.remoteAddr(r); got != tc.want {
+			t.Errorf("trust=%v: remote address %q, want %q (a client-written entry must not count)", tc.trust, got, tc.want)
+		}
+	}
+}

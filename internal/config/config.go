@@ -276,8 +276,14 @@ func (c *Config) Validate() error {
 	if c.Ingest.MaxBodyBytes < 1 {
 		errs = append(errs, fieldErr("ingest.max_body_bytes", "must be at least 1"))
 	}
-	if c.Ingest.Audit.RatePerSecond < 0 || c.Ingest.Audit.Burst < 0 {
-		errs = append(errs, fieldErr("ingest.audit", "rate_per_second and burst must not be negative"))
+	if c.Ingest.Audit.RatePerSecond < 0 {
+		errs = append(errs, fieldErr("ingest.audit.rate_per_second", "must not be negative (0 turns the limit off)"))
+	}
+	if c.Ingest.Audit.RatePerSecond > 0 && c.Ingest.Audit.Burst < 1 {
+		errs = append(errs, fieldErr("ingest.audit.burst", "must be at least 1 while rate_per_second is set, or every audit record is dropped"))
+	}
+	if c.Ingest.Audit.BodyPrefixBytes < 0 {
+		errs = append(errs, fieldErr("ingest.audit.body_prefix_bytes", "must not be negative"))
 	}
 	if c.Processor.BatchSize < 1 {
 		errs = append(errs, fieldErr("processor.batch_size", "must be at least 1"))

@@ -82,6 +82,11 @@ func TestParseRejectsWithFieldNames(t *testing.T) {
 		"no block":         {"sources:\n- {id: a, provider: signalwire, tenant: t}", "sources[0].signalwire"},
 		"bad base url":     {"ingest:\n  public_base_url: ftp://x", "ingest.public_base_url"},
 		"token both forms": {"query:\n  tokens: [{name: a, token: x, token_sha256: '00', tenants: ['*']}]", "query.tokens[0]"},
+		"type error":       {"ingest:\n  max_body_bytes: 1MB", "ingest.max_body_bytes"},
+		"duration as int":  {"ingest: {ack_timeout: 5}", "ingest.ack_timeout"},
+		"typo in a source": {"sources:\n- {id: a, provider: signalwire, tenant: t, signalwire: {}, publik_url: x}", "sources[0].publik_url"},
+		"negative prefix":  {"ingest:\n  audit: {body_prefix_bytes: -1}", "ingest.audit.body_prefix_bytes"},
+		"zero burst":       {"ingest:\n  audit: {rate_per_second: 10, burst: 0}", "ingest.audit.burst"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.doc), env(nil))
@@ -90,6 +95,43 @@ func TestParseRejectsWithFieldNames(t *testing.T) {
 				t.Fatalf("error %v does not name %s", err, tc.field)
 			}
 		})
+	}
+}
+
+func TestEnvTypeErrorNamesTheField(t *testing.T) {
+	_, err := Parse(nil, env(map[string]string{"HOOKLEDGER_INGEST_MAX_BODY_BYTES": "1MB"}))
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "ingest.max_body_bytes" {
+		t.Fatalf("error %v does not name ingest.max_body_bytes", err)
+	}
+}
+
+func TestEnvSetsPublicURLTheFileLeavesOut(t *testing.T) {
+	doc := "sources:\n- {id: a, provider: signalwire, tenant: t, signalwire: {signing_keys: [k]}}"
+	cfg, err := Parse([]byte(doc), env(map[string]string{"HOOKLEDGER_SOURCES_0_PUBLIC_URL": "https://hooks.example.com/sw/"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Sources[0].PublicURL; got != "https://hooks.example.com/sw/" {
+		t.Fatalf("public_url = %q", got)
+	}
+	if unknown := cfg.UnknownEnv([]string{"HOOKLEDGER_SOURCES_0_PUBLIC_URL=x"}); len(unknown) != 0 {
+		t.Fatalf("override reported as unknown: %q", unknown)
+	}
+}
+
+func TestDecodeSettingsNamesTheField(t *testing.T) {
+	cfg, err := Parse([]byte("sources:\n- {id: a, provider: signalwire, tenant: t, signalwire: {signing_keys: [k], max_skwe: 5m}}"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var settings struct {
+		SigningKeys []string `yaml:"signing_keys"`
+	}
+	err = cfg.Sources[0].DecodeSettings(&settings)
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "sources[0].signalwire.max_skwe" {
+		t.Fatalf("error %v does not name sources[0].signalwire.max_skwe", err)
 	}
 }
 

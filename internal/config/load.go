@@ -58,20 +58,15 @@ func Parse(doc []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
 	}); err != nil {
 		return nil, err
 	}
+	addOptionalSourceKeys(tree)
 	known := map[string]bool{}
 	applyEnv(tree, "", func(name string) (string, bool) {
 		known[name] = true
 		return lookupEnv(name)
 	})
 
-	merged, err := yaml.Marshal(tree)
+	cfg, err := decodeTree(tree)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	var cfg Config
-	dec := yaml.NewDecoder(bytes.NewReader(merged))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	for i := range cfg.Sources {
@@ -81,7 +76,108 @@ func Parse(doc []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	return cfg, nil
+}
+
+// addOptionalSourceKeys gives every source the optional keys the file may
+// leave out, so that an environment variable can still set them
+// (HOOKLEDGER_SOURCES_0_PUBLIC_URL): overrides apply to keys in the tree.
+func addOptionalSourceKeys(tree *yaml.Node) {
+	i := mappingIndex(tree, "sources")
+	if i < 0 || tree.Content[i+1].Kind != yaml.SequenceNode {
+		return
+	}
+	for _, src := range tree.Content[i+1].Content {
+		if src.Kind == yaml.MappingNode && mappingIndex(src, "public_url") < 0 {
+			src.Content = append(src.Content,
+				&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "public_url"},
+				&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "", Style: yaml.DoubleQuotedStyle})
+		}
+	}
+}
+
+// decodeTree decodes the merged tree strictly (unknown keys are errors).
+// The tree is decoded through its YAML text, the only way to get yaml.v3's
+// KnownFields; the text is laid out one key per line so that a decode
+// error's line number names exactly one path, which the error then carries
+// instead of a line of a document the user never wrote.
+func decodeTree(tree *yaml.Node) (*Config, error) {
+	blockStyle(tree)
+	merged, err := yaml.Marshal(tree)
+	if err != nil {
+		return nil, err
+	}
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(merged))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, namePaths(err, merged, "")
+	}
 	return &cfg, nil
+}
+
+// blockStyle drops flow style ({a: 1}, [x]) from every collection.
+func blockStyle(n *yaml.Node) {
+	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+		n.Style &^= yaml.FlowStyle
+	}
+	for _, c := range n.Content {
+		blockStyle(c)
+	}
+}
+
+var errorLine = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// namePaths turns "line N: ..." decode errors on text (yaml.v3's, and
+// Source.UnmarshalYAML's) into FieldErrors naming the config path written
+// on line N, below prefix.
+func namePaths(err error, text []byte, prefix string) error {
+	msgs := []string{err.Error()}
+	var typeErr *yaml.TypeError
+	if errors.As(err, &typeErr) {
+		msgs = typeErr.Errors
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(text, &doc) != nil || len(doc.Content) != 1 {
+		return err
+	}
+	pathAt := map[int]string{}
+	walkKeys(doc.Content[0], prefix, func(path string, line int) { pathAt[line] = path })
+	errs := make([]error, 0, len(msgs))
+	for _, msg := range msgs {
+		m := errorLine.FindStringSubmatch(msg)
+		if m == nil {
+			errs = append(errs, errors.New(msg))
+			continue
+		}
+		line, _ := strconv.Atoi(m[1])
+		path, ok := pathAt[line]
+		if !ok {
+			errs = append(errs, errors.New(msg))
+			continue
+		}
+		errs = append(errs, &FieldError{Field: path, Err: errors.New(m[2])})
+	}
+	return errors.Join(errs...)
+}
+
+// walkKeys calls fn with the path and line of every mapping key and every
+// sequence item.
+func walkKeys(n *yaml.Node, path string, fn func(path string, line int)) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := joinPath(path, n.Content[i].Value)
+			fn(p, n.Content[i].Line)
+			walkKeys(n.Content[i+1], p, fn)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			fn(p, c.Line)
+			walkKeys(c, p, fn)
+		}
+	}
 }
 
 func defaultsTree() (*yaml.Node, error) {
@@ -282,6 +378,8 @@ func (s *Source) UnmarshalYAML(n *yaml.Node) error {
 // typo such as "max_skwe") is an error rather than a silently ignored
 // setting.
 func (s Source) DecodeSettings(into any) error {
+	// The block came from decodeTree's one-key-per-line text, so it
+	// re-marshals one key per line too, as namePaths needs.
 	b, err := yaml.Marshal(&s.Settings)
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.SettingsPath, err)
@@ -289,6 +387,10 @@ func (s Source) DecodeSettings(into any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(into); err != nil {
+		var fe *FieldError
+		if named := namePaths(err, b, s.SettingsPath); errors.As(named, &fe) {
+			return named
+		}
 		return fmt.Errorf("%s: %w", s.SettingsPath, err)
 	}
 	return nil
