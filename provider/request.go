@@ -3,6 +3,8 @@ package provider
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
@@ -162,4 +164,32 @@ func Clip(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// CheckPayload reports a payload that cannot be parsed, which SPEC §4 calls
+// malformed whatever the provider or scheme: a GET's query that is not
+// urlencoding, a form POST's body that is not, a JSON POST's body that is
+// not JSON. A body of any other type is not judged here. It returns the
+// parameters of a form POST (nil otherwise), for the verifiers that sign
+// them.
+func (r *Request) CheckPayload() ([]Param, error) {
+	if r.Method == http.MethodGet {
+		if _, err := ParseParams(r.RawQuery()); err != nil {
+			return nil, fmt.Errorf("query is not valid urlencoding: %w", err)
+		}
+		return nil, nil
+	}
+	switch {
+	case r.IsForm():
+		params, err := ParseParams(string(r.Body))
+		if err != nil {
+			return nil, fmt.Errorf("urlencoded body does not parse: %w", err)
+		}
+		return params, nil
+	case r.IsJSON():
+		if !json.Valid(r.Body) {
+			return nil, fmt.Errorf("JSON body (%d bytes) is not valid JSON", len(r.Body))
+		}
+	}
+	return nil, nil
 }

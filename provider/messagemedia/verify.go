@@ -80,6 +80,9 @@ func (v *Verifier) Verify(_ context.Context, req *provider.Request) (provider.Ve
 		return provider.Verified{}, provider.Reject(schema.ReasonMalformed,
 			"Date %q is not an HTTP date (RFC 1123, RFC 850 or ANSI C)", provider.Clip(dateValue, maxDetailField))
 	}
+	if _, err := req.CheckPayload(); err != nil {
+		return provider.Verified{}, provider.Reject(schema.ReasonMalformed, "%v", err)
+	}
 
 	if !strings.EqualFold(cipher, CipherRSA) {
 		return provider.Verified{}, provider.Reject(schema.ReasonUnsupportedAlgorithm,

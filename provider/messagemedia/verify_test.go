@@ -201,6 +201,18 @@ func verifyCases() []verifyCase {
 			},
 		},
 		{
+			name: "genuinely signed JSON body that is not JSON", wantReason: schema.ReasonMalformed, wantDetail: []string{"not valid JSON"},
+			build: func(t testing.TB, k testKeys) *provider.Request {
+				return signedRequest(t, k.primary, keyIDPrimary, DigestSHA256, http.MethodPost, hookURL, `{"message_id":`, 0)
+			},
+		},
+		{
+			name: "unparseable body beats an unknown key", wantReason: schema.ReasonMalformed,
+			build: func(t testing.TB, k testKeys) *provider.Request {
+				return with(signedRequest(t, k.primary, keyIDPrimary, DigestSHA256, http.MethodPost, hookURL, `{"message_id":`, 0), HeaderKeyID, keyIDUnknown)
+			},
+		},
+		{
 			name: "bad Date beats unsupported cipher and unknown key", wantReason: schema.ReasonMalformed,
 			build: func(t testing.TB, k testKeys) *provider.Request {
 				req := with(dr(t, k), HeaderDate, "yesterday")

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"hash"
 	"net/http"
@@ -85,7 +84,7 @@ func (v *verifier) Verify(_ context.Context, req *provider.Request) (provider.Ve
 		return provider.Verified{}, provider.Reject(schema.ReasonMissingSignature, "%s", detail)
 	}
 
-	formParams, err := checkPayload(req)
+	formParams, err := req.CheckPayload()
 	if err != nil {
 		return provider.Verified{}, provider.Reject(schema.ReasonMalformed, "%v", err)
 	}
@@ -102,32 +101,6 @@ func (v *verifier) Verify(_ context.Context, req *provider.Request) (provider.Ve
 		header, sig = HeaderTwilioSignature, tw
 	}
 	return v.verifySchemeB(req, header, sig, formParams)
-}
-
-// checkPayload rejects a payload that cannot be parsed (SPEC §4 "bad
-// form/JSON" is malformed, whatever the scheme): a GET's query, a form
-// POST's body, a JSON POST's body. It returns the parameters of a form POST
-// for scheme B.
-func checkPayload(req *provider.Request) ([]provider.Param, error) {
-	if req.Method == http.MethodGet {
-		if _, err := provider.ParseParams(req.RawQuery()); err != nil {
-			return nil, fmt.Errorf("query is not valid urlencoding: %w", err)
-		}
-		return nil, nil
-	}
-	switch {
-	case req.IsForm():
-		params, err := provider.ParseParams(string(req.Body))
-		if err != nil {
-			return nil, fmt.Errorf("urlencoded body does not parse: %w", err)
-		}
-		return params, nil
-	case req.IsJSON():
-		if !json.Valid(req.Body) {
-			return nil, fmt.Errorf("JSON body (%d bytes) is not valid JSON", len(req.Body))
-		}
-	}
-	return nil, nil
 }
 
 // verifySchemeA checks hex HMAC-SHA1(key, URL + raw body) and, when

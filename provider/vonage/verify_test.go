@@ -256,10 +256,19 @@ func TestVerify(t *testing.T) {
 			req: func(t *testing.T) *provider.Request {
 				return request(http.MethodPost, "", "application/x-www-form-urlencoded", nil, []byte("msisdn=%zz&sig=abc"))
 			}, wantReason: schema.ReasonMalformed},
-		{name: "sms JSON body not an object", settings: settingsSMS("md5hash"),
+		{name: "sms JSON body not an object has no sig parameter", settings: settingsSMS("md5hash"),
 			req: func(t *testing.T) *provider.Request {
 				return request(http.MethodPost, "", "application/json", nil, []byte(`["sig","abc"]`))
+			}, wantReason: schema.ReasonMissingSignature},
+		{name: "sms sig present in a form body that does not decode", settings: settingsSMS("md5hash"),
+			req: func(t *testing.T) *provider.Request {
+				return request(http.MethodPost, "", "application/x-www-form-urlencoded", nil, []byte(`messageId=1&text=100%&sig=abc`))
 			}, wantReason: schema.ReasonMalformed},
+		{name: "genuine jwt over a JSON body that is not JSON", settings: settingsJWT,
+			req: func(t *testing.T) *provider.Request {
+				b := []byte(`{"message_uuid":"aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab","status":`)
+				return jsonPost(mustToken(t, testSecret, testNow, "c6f4a3d4-0031", b), b)
+			}, wantReason: schema.ReasonMalformed, wantDetail: "payload does not parse"},
 		{name: "bearer means JWT only, even with a valid sig", settings: settingsSMS("md5hash"),
 			req: func(t *testing.T) *provider.Request {
 				r := request(http.MethodGet, mustSMS(t, "md5hash", testSecret, smsReceiptParams(testNow)), "", bearer("garbage"), nil)

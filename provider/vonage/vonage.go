@@ -17,6 +17,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -218,10 +220,15 @@ func (v *verifier) Verify(ctx context.Context, req *provider.Request) (provider.
 	}
 	p, err := parsePayload(req)
 	if err != nil {
-		// Whether a sig is present cannot be known: the payload is the
-		// problem, so it is malformed rather than unsigned.
+		// missing_signature comes before malformed (SPEC §4): only a sig
+		// that can be seen in what does decode makes the payload the
+		// problem.
+		if !looseSig(req) {
+			return provider.Verified{}, provider.Reject(schema.ReasonMissingSignature,
+				"no Authorization: Bearer JWT and no SMS API sig parameter (and the payload does not parse: %v)", err)
+		}
 		return provider.Verified{}, provider.Reject(schema.ReasonMalformed,
-			"no Authorization: Bearer JWT, and the payload cannot be read for an SMS API sig: %v", err)
+			"SMS API sig present, but the payload does not parse: %v", err)
 	}
 	sig, ok := p.get(paramSig)
 	if !ok || strings.TrimSpace(sig) == "" {
@@ -229,6 +236,21 @@ func (v *verifier) Verify(ctx context.Context, req *provider.Request) (provider.
 			"no Authorization: Bearer JWT and no SMS API sig parameter")
 	}
 	return v.verifySMS(p, sig, now)
+}
+
+// looseSig reports whether a non-empty sig parameter is in the query or a
+// form body, reading them leniently (pairs that decode are kept).
+func looseSig(req *provider.Request) bool {
+	candidates := []string{req.RawQuery()}
+	if req.Method != http.MethodGet && req.IsForm() {
+		candidates = append(candidates, string(req.Body))
+	}
+	for _, c := range candidates {
+		if q, _ := url.ParseQuery(c); strings.TrimSpace(q.Get(paramSig)) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // normaliseSMSMethod accepts "MD5HASH" or " sha256 " as written by hand
