@@ -147,7 +147,7 @@ type Callback struct {
 func (s *Store) Callback(ctx context.Context, scope Scope, eventID string) (*Callback, error) {
 	w := where{scope.condition(), "event_id = toUUIDOrZero(" + quote(eventID) + ")"}
 	q := "SELECT event_id, received_at, source, provider, tenant, verdict, reason, detail, key_id," +
-		" method, url, remote_addr, headers, body_base64, body_bytes, body_truncated AS truncated FROM " +
+		" method, url, remote_addr, headers, body_base64, body_bytes, body_truncated FROM " +
 		s.table("callbacks") + " FINAL" + w.String() + " LIMIT 1"
 	var found *Callback
 	err := s.conn.Select(ctx, q, func(row []byte) error {

@@ -98,6 +98,18 @@ func testCallbackRoundTrip(t *testing.T, s *storage.Store) {
 	if len(got.Headers["X-Multi"]) != 2 || !got.ReceivedAt.Equal(rec.ReceivedAt) {
 		t.Errorf("headers/time lost: %+v", got)
 	}
+	if got.Truncated || got.BodyBytes != uint32(len(body)) {
+		t.Errorf("whole body reported as truncated=%v body_bytes=%d", got.Truncated, got.BodyBytes)
+	}
+	// A 413's audit record keeps a prefix of a larger body, and says so.
+	big := rawRecord("acme", body[:6])
+	big.Reason, big.BodyBytes, big.BodyTruncated = schema.ReasonBodyTooLarge, 5_000_000, true
+	if err := s.InsertCallbacks(ctx, []*schema.Record{big}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Callback(ctx, storage.Scope{All: true}, big.ID.String()); err != nil || !got.Truncated || got.BodyBytes != 5_000_000 {
+		t.Errorf("truncated callback = %+v, %v; want body_truncated and body_bytes 5000000", got, err)
+	}
 	if _, err := s.Callback(ctx, storage.Scope{Tenants: []string{"other"}}, rec.ID.String()); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("other tenant sees callback: %v", err)
 	}
