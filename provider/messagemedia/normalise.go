@@ -130,8 +130,8 @@ func MessageStatus(providerStatus string) string {
 
 // providerTime parses date_received (ISO 8601, normally with milliseconds
 // and Z). A value without a zone is UTC, as MessageMedia documents its times.
-// Anything unparseable falls back to the receive time: a bad timestamp must
-// not lose the event.
+// Anything unparseable or implausible falls back to the receive time
+// (provider.EventTime).
 func providerTime(value string, receivedAt time.Time) time.Time {
 	value = strings.TrimSpace(value)
 	if value != "" {
@@ -142,7 +142,7 @@ func providerTime(value string, receivedAt time.Time) time.Time {
 			"2006-01-02 15:04:05.999999999",
 		} {
 			if t, err := time.Parse(layout, value); err == nil {
-				return t.UTC()
+				return provider.EventTime(t, true, receivedAt)
 			}
 		}
 	}

@@ -124,6 +124,15 @@ func TestNormaliseDeliveryReportFields(t *testing.T) {
 			},
 		},
 		{
+			name: "implausible date_received (year 2999): receive time", method: http.MethodPost, contentType: "application/json", url: hookURL,
+			body: `{"delivery_report_id":"d1","message_id":"m1","status":"delivered","date_received":"2999-04-04T18:32:13.642Z"}`,
+			check: func(t *testing.T, ev schema.MessageEvent) {
+				if !ev.OccurredAt.Equal(normaliseReceivedAt) {
+					t.Fatalf("OccurredAt = %s", ev.OccurredAt)
+				}
+			},
+		},
+		{
 			name: "date_received without zone is UTC", method: http.MethodPost, contentType: "application/json", url: hookURL,
 			body: `{"delivery_report_id":"d1","message_id":"m1","status":"enroute","date_received":"2024-04-04T18:32:13.642"}`,
 			check: func(t *testing.T, ev schema.MessageEvent) {

@@ -327,9 +327,14 @@ func FuzzProviderTime(f *testing.F) {
 	for _, s := range []string{"Thu, 04 Apr 2024 18:32:15 +0000", "Thu, 4 Apr 2024 20:32:15 +0200", "2024-04-04T18:32:15Z", "", "garbage"} {
 		f.Add(s)
 	}
+	f.Add("Thu, 04 Apr 2999 18:32:15 +0000")
 	f.Fuzz(func(t *testing.T, s string) {
-		if got := providerTime(s, receivedAt); got.Location() != time.UTC {
+		got := providerTime(s, receivedAt)
+		if got.Location() != time.UTC {
 			t.Fatalf("providerTime(%q) = %v not UTC", s, got)
+		}
+		if !got.Equal(receivedAt) && (got.Before(provider.EarliestProviderTime) || !got.Before(provider.LatestProviderTime)) {
+			t.Fatalf("providerTime(%q) = %v: an implausible time was believed", s, got)
 		}
 	})
 }

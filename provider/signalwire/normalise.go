@@ -244,15 +244,15 @@ func parseSeconds(s string) uint32 {
 
 // providerTime parses SignalWire's Timestamp (RFC 2822, e.g. "Thu, 04 Apr
 // 2024 18:32:15 +0000"; RFC 3339 is accepted for JSON callbacks) in UTC.
-// A missing or unparseable timestamp falls back to the receive time: the
-// event is still worth keeping.
+// A missing, unparseable or implausible timestamp falls back to the
+// receive time (provider.EventTime): the event is still worth keeping.
 func providerTime(s string, receivedAt time.Time) time.Time {
 	if s != "" {
 		if t, err := mail.ParseDate(s); err == nil {
-			return t.UTC()
+			return provider.EventTime(t, true, receivedAt)
 		}
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			return t.UTC()
+			return provider.EventTime(t, true, receivedAt)
 		}
 	}
 	return receivedAt.UTC()

@@ -273,7 +273,7 @@ func checkRow(t *testing.T, key string, at time.Time) {
 	if !strings.HasPrefix(key, "vonage:") {
 		t.Fatalf("dedup key %q", key)
 	}
-	if at.Location() != time.UTC || at.Before(earliestProviderTime) || !at.Before(latestProviderTime) {
+	if at.Location() != time.UTC || at.Before(provider.EarliestProviderTime) || !at.Before(provider.LatestProviderTime) {
 		t.Fatalf("occurred at %v", at)
 	}
 }

@@ -416,13 +416,6 @@ var (
 	smsLayouts = []string{"2006-01-02 15:04:05", time.RFC3339Nano}
 )
 
-// Provider times outside this range are not believed (ClickHouse DateTime64
-// cannot hold all of Go's range); the receive time is used instead.
-var (
-	earliestProviderTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-	latestProviderTime   = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
-)
-
 // providerTime parses s with the first layout that fits (a layout without a
 // zone means UTC); an absent, unparseable or implausible time falls back
 // to the receive time.
@@ -440,11 +433,10 @@ func parseProviderTime(s string, layouts []string) (time.Time, bool) {
 	}
 	for _, layout := range layouts {
 		if t, err := time.Parse(layout, s); err == nil {
-			t = t.UTC()
-			if t.Before(earliestProviderTime) || !t.Before(latestProviderTime) {
+			if t.Before(provider.EarliestProviderTime) || !t.Before(provider.LatestProviderTime) {
 				return time.Time{}, false
 			}
-			return t, true
+			return t.UTC(), true
 		}
 	}
 	return time.Time{}, false
