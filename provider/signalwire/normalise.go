@@ -65,6 +65,16 @@ func (f fields) first(names ...string) string {
 	return ""
 }
 
+// hasAny reports whether any of names is present, even with an empty value.
+func (f fields) hasAny(names ...string) bool {
+	for _, n := range names {
+		if _, ok := f[n]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 // Normalise implements provider.Provider (SPEC §7).
 //
 // Dedup keys, one per logical provider event:
@@ -106,11 +116,14 @@ func normaliseMessage(base rowBase, sid string, f fields) (schema.Normalised, er
 	rec := base.rec
 	rawStatus := f.first("MessageStatus", "SmsStatus")
 	status := strings.ToLower(rawStatus)
-	_, hasBody := f["Body"]
-
-	if status == "received" || status == "receiving" || (status == "" && hasBody) {
-		// An inbound message. Its status progresses receiving -> received,
-		// but it is one reply, so the key omits the status.
+	if status == "" && !f.hasAny("Body", "From", "To", "NumMedia") {
+		return schema.Normalised{}, provider.Unusable("message %s has no MessageStatus and nothing of an inbound message", sid)
+	}
+	if status == "received" || status == "receiving" || status == "" {
+		// An inbound message (SPEC §7: MessageStatus received or absent;
+		// an MMS may carry media and no Body at all). Its status
+		// progresses receiving -> received, but it is one reply, so the
+		// key omits the status.
 		return schema.Normalised{Replies: []schema.Reply{{
 			DedupKey:   Name + ":reply:" + sid,
 			EventID:    rec.ID,
@@ -125,10 +138,6 @@ func normaliseMessage(base rowBase, sid string, f fields) (schema.Normalised, er
 			ReceivedAt: base.receivedAt,
 		}}}, nil
 	}
-	if status == "" {
-		return schema.Normalised{}, provider.Unusable("message %s has neither MessageStatus nor Body", sid)
-	}
-
 	normalised, known := messageStatuses[status]
 	if !known {
 		normalised = schema.MessageUnknown

@@ -156,6 +156,13 @@ func TestNormaliseInbound(t *testing.T) {
 			}
 		})
 	}
+	t.Run("JSON MMS with a null Body and no status is a reply", func(t *testing.T) {
+		n, err := New().Normalise(record(http.MethodPost, publicURL, "application/json",
+			`{"MessageSid":"SM9","From":"+15557654321","To":"+15551234567","Body":null,"NumMedia":"1"}`))
+		if err != nil || len(n.Replies) != 1 || n.Replies[0].From != "+15557654321" {
+			t.Fatalf("%+v %v", n, err)
+		}
+	})
 	t.Run("empty body MMS is still a reply", func(t *testing.T) {
 		f := inbound("")
 		f.Set("Body", "")
@@ -295,7 +302,7 @@ func TestNormaliseUnusable(t *testing.T) {
 		rec  *schema.Record
 	}{
 		{"no sid", formRecord(url.Values{"AccountSid": {"AC"}, "From": {"+1"}})},
-		{"message without status or body", formRecord(url.Values{"MessageSid": {"SM1"}})},
+		{"message with a sid and nothing else", formRecord(url.Values{"MessageSid": {"SM1"}})},
 		{"bad JSON", record(http.MethodPost, publicURL, "application/json", `{"MessageSid":`)},
 		{"JSON array", record(http.MethodPost, publicURL, "application/json", `[1,2]`)},
 		{"JSON null", record(http.MethodPost, publicURL, "application/json", `null`)},
