@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -49,6 +50,9 @@ type Call struct {
 // none. It aggregates exactly as the calls_current view does, so a call
 // reads the same here and in ListCalls.
 func (s *Store) Calls(ctx context.Context, scope Scope, id, provider string) ([]Call, error) {
+	if id == "" {
+		return nil, ErrNotFound // the empty call id marks conversation-level events, not a call
+	}
 	w := where{scope.condition(), "call_id = " + quote(id)}
 	if provider != "" {
 		w.add("provider = " + quote(provider))
@@ -90,6 +94,9 @@ func (s *Store) Calls(ctx context.Context, scope Scope, id, provider string) ([]
 			best[r.Provider] = r
 		}
 	}
+	if err := s.addConversationEvents(ctx, scope, rows, byProvider); err != nil {
+		return nil, fmt.Errorf("storage: read call %q: %w", id, err)
+	}
 	out := make([]Call, 0, len(byProvider))
 	for p, c := range byProvider {
 		if b, ok := best[p]; ok {
@@ -100,6 +107,46 @@ func (s *Store) Calls(ctx context.Context, scope Scope, id, provider string) ([]
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Provider < out[j].Provider })
 	return out, nil
+}
+
+// addConversationEvents adds to each call's timeline the events of its
+// conversations that name no call (Vonage recordings carry only the
+// conversation), keeping the timeline in provider-time order. Such an event
+// has no status, so it changes nothing but the timeline.
+func (s *Store) addConversationEvents(ctx context.Context, scope Scope, callRows []schema.CallEvent, calls map[string]*Call) error {
+	conversations := map[string][]string{} // provider -> conversation ids
+	for _, r := range callRows {
+		if r.ConversationID != "" && !slices.Contains(conversations[r.Provider], r.ConversationID) {
+			conversations[r.Provider] = append(conversations[r.Provider], r.ConversationID)
+		}
+	}
+	for provider, ids := range conversations {
+		w := where{scope.condition(), "provider = " + quote(provider), "call_id = ''", "conversation_id IN " + quoteList(ids)}
+		q := "SELECT event_id, status, provider_status, occurred_at, received_at, detail FROM " +
+			s.table("call_events") + " FINAL" + w.String()
+		rows, err := selectAll[schema.CallEvent](ctx, s.conn, q)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		c := calls[provider]
+		for _, r := range rows {
+			c.Events = append(c.Events, CallEvent{
+				EventID: r.EventID.String(), Status: r.Status, ProviderStatus: r.ProviderStatus,
+				OccurredAt: r.OccurredAt, ReceivedAt: r.ReceivedAt, Detail: r.Detail,
+			})
+		}
+		sort.SliceStable(c.Events, func(i, j int) bool {
+			a, b := c.Events[i], c.Events[j]
+			if !a.OccurredAt.Equal(b.OccurredAt) {
+				return a.OccurredAt.Before(b.OccurredAt)
+			}
+			return a.ReceivedAt.Before(b.ReceivedAt)
+		})
+	}
+	return nil
 }
 
 func lastNonEmpty(current, next string) string {

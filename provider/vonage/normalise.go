@@ -218,16 +218,29 @@ func smsInbound(rec *schema.Record, p *payload) schema.Reply {
 }
 
 // voiceEvent maps a Voice API event webhook. The call id is the leg's uuid;
-// answering-machine events name it call_uuid; recording events carry only
-// conversation_uuid, which then stands in as the call id.
+// answering-machine events name it call_uuid. Recording events carry only
+// conversation_uuid: they belong to the conversation, not to one leg, so
+// their call id stays empty and the call timeline finds them through the
+// conversation (storage.Store.Calls); they never make a call of their own.
+// A status event without a leg id (not seen from Vonage) keeps the
+// conversation as its call id, so that its status is not lost.
 func voiceEvent(rec *schema.Record, p *payload) schema.CallEvent {
-	callID := firstParam(p, "uuid", "call_uuid", "conversation_uuid")
 	raw := p.str("status")
 	status, isStatus := voiceStatus[raw]
 	kind := raw
 	if !isStatus {
 		kind = voiceEventKind(p)
 		status = ""
+	}
+	callID := firstParam(p, "uuid", "call_uuid")
+	if callID == "" && isStatus {
+		callID = p.str("conversation_uuid")
+	}
+	// The dedup key names the conversation where there is no leg, as it
+	// did when the conversation stood in as the call id.
+	owner := callID
+	if owner == "" {
+		owner = p.str("conversation_uuid")
 	}
 	rank, _ := schema.CallStatusRank(status)
 	ev := schema.CallEvent{
@@ -250,7 +263,7 @@ func voiceEvent(rec *schema.Record, p *payload) schema.CallEvent {
 	if status == schema.CallCompleted {
 		ev.DurationSeconds = parseSeconds(p.str("duration"))
 	}
-	ev.DedupKey = dedupKey("call", p, "timestamp", callID, kind, p.str("timestamp"))
+	ev.DedupKey = dedupKey("call", p, "timestamp", owner, kind, p.str("timestamp"))
 	return ev
 }
 

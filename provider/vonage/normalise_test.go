@@ -206,7 +206,7 @@ func TestNormaliseCallEvents(t *testing.T) {
 		{"disconnected is not a status", jsonRecord(voiceEventJSON("disconnected", "")), "", "disconnected", leg, 0, ""},
 		{"machine detection", jsonRecord(`{"call_uuid":"` + leg + `","conversation_uuid":"` + conv + `","status":"machine","sub_state":"beep_start","timestamp":"2024-04-04T18:32:12.000Z"}`), "", "machine", leg, 0, `"sub_state":"beep_start"`},
 		{"human detection", jsonRecord(`{"call_uuid":"` + leg + `","status":"human","timestamp":"2024-04-04T18:32:12.000Z"}`), "", "human", leg, 0, ""},
-		{"record", jsonRecord(`{"start_time":"2024-04-04T18:31:00Z","recording_url":"https://api.nexmo.com/v1/files/bbbbbbbb-aaaa-cccc-dddd-0123456789ab","size":12222,"recording_uuid":"aaaaaaaa-bbbb-cccc-dddd-0123456789ab","end_time":"2024-04-04T18:32:00Z","conversation_uuid":"` + conv + `","timestamp":"2024-04-04T18:32:12.000Z"}`), "", "record", conv, 0, `"recording_url":"https://api.nexmo.com/v1/files/bbbbbbbb-aaaa-cccc-dddd-0123456789ab","recording_uuid"`},
+		{"record", jsonRecord(`{"start_time":"2024-04-04T18:31:00Z","recording_url":"https://api.nexmo.com/v1/files/bbbbbbbb-aaaa-cccc-dddd-0123456789ab","size":12222,"recording_uuid":"aaaaaaaa-bbbb-cccc-dddd-0123456789ab","end_time":"2024-04-04T18:32:00Z","conversation_uuid":"` + conv + `","timestamp":"2024-04-04T18:32:12.000Z"}`), "", "record", "", 0, `"recording_url":"https://api.nexmo.com/v1/files/bbbbbbbb-aaaa-cccc-dddd-0123456789ab","recording_uuid"`},
 		{"input", jsonRecord(`{"from":"447700900000","to":"447700900001","dtmf":{"digits":"42","timed_out":true},"uuid":"` + leg + `","conversation_uuid":"` + conv + `","timestamp":"2024-04-04T18:32:12.000Z"}`), "", "input", leg, 0, `"dtmf":{"digits":"42","timed_out":true}`},
 		{"transfer", jsonRecord(`{"conversation_uuid_from":"CON-1","conversation_uuid_to":"CON-2","uuid":"` + leg + `","timestamp":"2024-04-04T18:32:12.000Z","type":"transfer"}`), "", "transfer", leg, 0, `"conversation_uuid_to":"CON-2"`},
 	}
@@ -240,7 +240,11 @@ func TestNormaliseCallEvents(t *testing.T) {
 			if !ev.OccurredAt.Equal(at) {
 				t.Errorf("OccurredAt %v, want %v", ev.OccurredAt, at)
 			}
-			wantKey := "vonage:call:" + tc.wantCall + "|" + tc.wantProvider + "|"
+			owner := tc.wantCall
+			if owner == "" { // a conversation-level event is keyed by its conversation
+				owner = ev.ConversationID
+			}
+			wantKey := "vonage:call:" + owner + "|" + tc.wantProvider + "|"
 			if !strings.HasPrefix(ev.DedupKey, wantKey) {
 				t.Errorf("DedupKey %q, want prefix %q", ev.DedupKey, wantKey)
 			}

@@ -39,4 +39,5 @@ SELECT
     argMaxIfState(CAST(direction, 'String'), (occurred_at, received_at), direction != '') AS direction_state,
     argMaxIfState(conversation_id, (occurred_at, received_at), conversation_id != '') AS conversation_state
 FROM {db}.call_events FINAL
+WHERE call_id != ''
 GROUP BY tenant, provider, call_id;

@@ -424,6 +424,64 @@ func testCallRanking(t *testing.T, s *storage.Store) {
 	}
 }
 
+// testConversationEvents: an event that names only its conversation (a
+// Vonage recording) joins the timeline of every call of that conversation,
+// in provider-time order, sets no status and is never listed as a call.
+func testConversationEvents(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	const sec = time.Second
+	leg := func(id, status string, occurred time.Duration) schema.CallEvent {
+		ev := callEvent("acme", "vonage", id, status, "", occurred, occurred)
+		ev.ConversationID = "CON-1"
+		return ev
+	}
+	recording := callEvent("acme", "vonage", "", "", "record", 30*sec, 90*sec)
+	recording.ConversationID, recording.DedupKey, recording.Detail = "CON-1", "vonage:call:CON-1|record|30", `{"recording_url":"u"}`
+	elsewhere := callEvent("acme", "vonage", "", "", "record", 31*sec, 91*sec)
+	elsewhere.ConversationID, elsewhere.DedupKey = "CON-2", "vonage:call:CON-2|record|31"
+	otherTenant := callEvent("globex", "vonage", "", "", "record", 32*sec, 92*sec)
+	otherTenant.ConversationID, otherTenant.DedupKey = "CON-1", "vonage:call:CON-1|record|32"
+	insert(t, s,
+		calls(leg("LEG-A", "answered", 10*sec), leg("LEG-A", "completed", 60*sec)),
+		calls(leg("LEG-B", "answered", 12*sec)),
+		calls(recording, elsewhere, otherTenant),
+	)
+	for _, id := range []string{"LEG-A", "LEG-B"} {
+		got, err := s.Calls(ctx, storage.Scope{Tenants: []string{"acme"}}, id, "")
+		if err != nil || len(got) != 1 {
+			t.Fatalf("Calls(%s) = %+v, %v", id, got, err)
+		}
+		var timeline []string
+		for _, e := range got[0].Events {
+			timeline = append(timeline, e.Status+"/"+e.ProviderStatus)
+		}
+		want := []string{"answered/answered", "/record", "completed/completed"}
+		if id == "LEG-B" {
+			want = []string{"answered/answered", "/record"}
+		}
+		if !slices.Equal(timeline, want) {
+			t.Errorf("%s timeline = %v, want %v (the conversation's recording in time order, no other's)", id, timeline, want)
+		}
+		if wantStatus := map[string]string{"LEG-A": "completed", "LEG-B": "answered"}[id]; got[0].Status != wantStatus {
+			t.Errorf("%s status = %q, want %q: a recording sets no status", id, got[0].Status, wantStatus)
+		}
+	}
+	list, _, err := s.ListCalls(ctx, all, storage.CallFilter{}, storage.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range list {
+		ids = append(ids, c.CallID)
+	}
+	if slices.Sort(ids); !slices.Equal(ids, []string{"LEG-A", "LEG-B"}) {
+		t.Errorf("listed calls %q, want only the two legs", ids)
+	}
+	if _, err := s.Calls(ctx, all, "", ""); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("the empty call id reads as a call: %v", err)
+	}
+}
+
 // testCallListFilters: filters, scope, time range, ambiguity and not-found.
 func testCallListFilters(t *testing.T, s *storage.Store) {
 	ctx := context.Background()

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore NewStore) {
 		"CurrentStateRebuildAndTruncate":     testCurrentStateRebuild,
 		"CurrentStateBackfilledOnUpgrade":    testCurrentStateBackfill,
 		"CallStatusRanking":                  testCallRanking,
+		"ConversationLevelCallEvents":        testConversationEvents,
 		"CallListFiltersAndAmbiguity":        testCallListFilters,
 		"ReplyList":                          testReplyList,
 		"MessageStats":                       testMessageStats,
