@@ -160,7 +160,7 @@ func (v *verifier) verifyJWT(ctx context.Context, req *provider.Request, raw str
 		// token with one inserted into its signature would still verify.
 		return provider.Verified{}, provider.Reject(schema.ReasonMalformed, "bad JWT structure: the token contains a line break")
 	}
-	if _, err := parsePayload(req); err != nil && !errors.Is(err, errUnsupportedBody) {
+	if _, err := req.CheckPayload(); err != nil {
 		// A body of another type is only bound by payload_hash; one that
 		// claims to be JSON or a form and does not parse is malformed.
 		return provider.Verified{}, provider.Reject(schema.ReasonMalformed, "payload does not parse: %v", err)
