@@ -72,14 +72,9 @@ func (s *Store) ListMessages(ctx context.Context, scope Scope, f MessageFilter, 
 	if f.From != "" {
 		w.add("from_addr = " + quote(f.From))
 	}
-	timeRange(&w, "first_at", p)
-	if c := p.After; c != nil {
-		w.add(newestFirstAfter("first_at, provider, message_id, tenant",
-			timeLiteral(c.At), quote(c.Key), quote(c.ID), quote(c.Tenant)))
-	}
+	order := newestFirst(&w, p, "first_at", "message_id")
 	q := "SELECT message_id, provider, tenant, source, status, status_at, to_addr AS `to`, from_addr AS `from`," +
-		" error_code, first_at FROM (" + s.messageStates(scope, f.Provider) + ")" + w.String() +
-		" ORDER BY first_at DESC, provider DESC, message_id DESC, tenant DESC" + p.fetchLimit()
+		" error_code, first_at FROM (" + s.messageStates(scope, f.Provider) + ")" + w.String() + order
 	rows, err := selectAll[messageListRow](ctx, s.conn, q)
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: list messages: %w", err)
@@ -122,11 +117,7 @@ func (s *Store) ListCalls(ctx context.Context, scope Scope, f CallFilter, p Page
 	if f.Source != "" {
 		w.add("source = " + quote(f.Source))
 	}
-	timeRange(&w, "first_at", p)
-	if c := p.After; c != nil {
-		w.add(newestFirstAfter("first_at, provider, call_id, tenant",
-			timeLiteral(c.At), quote(c.Key), quote(c.ID), quote(c.Tenant)))
-	}
+	order := newestFirst(&w, p, "first_at", "call_id")
 	// A call whose events so far are all non-status events has no status
 	// yet: argMaxIf then yields the empty tuple, shown as "" and null.
 	states := "SELECT tenant, provider, call_id," +
@@ -143,8 +134,7 @@ func (s *Store) ListCalls(ctx context.Context, scope Scope, f CallFilter, p Page
 		" FROM " + s.table("calls_current") + inner.String() +
 		" GROUP BY tenant, provider, call_id"
 	q := "SELECT call_id, provider, tenant, source, status, status_at, to_addr AS `to`, from_addr AS `from`," +
-		" direction, duration AS duration_seconds, conversation_id, first_at FROM (" + states + ")" + w.String() +
-		" ORDER BY first_at DESC, provider DESC, call_id DESC, tenant DESC" + p.fetchLimit()
+		" direction, duration AS duration_seconds, conversation_id, first_at FROM (" + states + ")" + w.String() + order
 	rows, err := selectAll[callListRow](ctx, s.conn, q)
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: list calls: %w", err)

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -43,15 +42,7 @@ func (s *Store) Rejections(ctx context.Context, scope Scope, f RejectionFilter, 
 	q := "SELECT event_id, received_at, source, provider, tenant, reason, remote_addr, method, url, body_bytes FROM " +
 		s.table("callbacks") + " FINAL" + w.String() +
 		" ORDER BY received_at DESC, event_id DESC" + p.fetchLimit()
-	var out []Rejection
-	err := s.conn.Select(ctx, q, func(row []byte) error {
-		var r Rejection
-		if err := json.Unmarshal(row, &r); err != nil {
-			return err
-		}
-		out = append(out, r)
-		return nil
-	})
+	out, err := selectAll[Rejection](ctx, s.conn, q)
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: list rejections: %w", err)
 	}

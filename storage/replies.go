@@ -47,14 +47,9 @@ func (s *Store) Replies(ctx context.Context, scope Scope, f ReplyFilter, p Page)
 	if f.To != "" {
 		w.add("`to` = " + quote(f.To))
 	}
-	timeRange(&w, "occurred_at", p)
-	if c := p.After; c != nil {
-		w.add(newestFirstAfter("occurred_at, provider, dedup_key, tenant",
-			timeLiteral(c.At), quote(c.Key), quote(c.ID), quote(c.Tenant)))
-	}
+	order := newestFirst(&w, p, "occurred_at", "dedup_key")
 	q := "SELECT reply_id, provider, tenant, source, message_id, `from`, `to`, text, occurred_at, received_at, dedup_key FROM " +
-		s.table("replies") + " FINAL" + w.String() +
-		" ORDER BY occurred_at DESC, provider DESC, dedup_key DESC, tenant DESC" + p.fetchLimit()
+		s.table("replies") + " FINAL" + w.String() + order
 	rows, err := selectAll[replyRow](ctx, s.conn, q)
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: list replies: %w", err)

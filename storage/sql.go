@@ -60,12 +60,20 @@ func (w where) String() string {
 	return " WHERE " + strings.Join(w, " AND ")
 }
 
-// newestFirstAfter renders the keyset condition of a newest-first list:
-// the row's (columns) tuple sorts strictly before the cursor's values, so a
-// page continues exactly where the previous one stopped, equal timestamps
-// included. values must already be literals (quote, timeLiteral).
-func newestFirstAfter(columns string, values ...string) string {
-	return "(" + columns + ") < (" + strings.Join(values, ", ") + ")"
+// newestFirst pages a newest-first list over the keyset (timeColumn,
+// provider, idColumn, tenant): it bounds w to p's [Since, Until) on
+// timeColumn and, for a later page, to the rows whose keyset tuple sorts
+// strictly before p's cursor, so a page continues exactly where the
+// previous one stopped, equal timestamps included. It returns the ORDER BY
+// and LIMIT clause of that same keyset: one place spells the columns for
+// both, so the condition and the order cannot drift apart.
+func newestFirst(w *where, p Page, timeColumn, idColumn string) string {
+	timeRange(w, timeColumn, p)
+	if c := p.After; c != nil {
+		w.add("(" + timeColumn + ", provider, " + idColumn + ", tenant) < (" +
+			timeLiteral(c.At) + ", " + quote(c.Key) + ", " + quote(c.ID) + ", " + quote(c.Tenant) + ")")
+	}
+	return " ORDER BY " + timeColumn + " DESC, provider DESC, " + idColumn + " DESC, tenant DESC" + p.fetchLimit()
 }
 
 // selectAll runs q and decodes every row into a T.
