@@ -213,12 +213,13 @@ func recordHeaders(rec *schema.Record) map[string]string {
 // whatever body rec holds: the whole body once it was read, else a prefix.
 func (s *Server) reject(c echo.Context, rec *schema.Record, status int, reason schema.Reason, detail string) error {
 	rec.Verdict, rec.Reason, rec.Detail = schema.VerdictRejected, reason, detail
-	s.metrics.requests.WithLabelValues(metricSource(rec), string(schema.VerdictRejected), string(reason)).Inc()
+	sourceKey := metricSource(rec)
+	s.metrics.requests.WithLabelValues(sourceKey, string(schema.VerdictRejected), string(reason)).Inc()
 	host, _, err := net.SplitHostPort(rec.RemoteAddr)
 	if err != nil {
 		host = rec.RemoteAddr
 	}
-	s.audit.enqueue(rec, metricSource(rec), host)
+	s.audit.enqueue(rec, sourceKey, host)
 	return c.JSON(status, map[string]string{"error": string(reason)})
 }
 

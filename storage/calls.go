@@ -75,10 +75,7 @@ func (s *Store) Calls(ctx context.Context, scope Scope, id, provider string) ([]
 			c = &Call{CallID: r.CallID, Provider: r.Provider}
 			byProvider[r.Provider] = c
 		}
-		c.Events = append(c.Events, CallEvent{
-			EventID: r.EventID.String(), Status: r.Status, ProviderStatus: r.ProviderStatus,
-			OccurredAt: r.OccurredAt, ReceivedAt: r.ReceivedAt, Detail: r.Detail,
-		})
+		c.Events = append(c.Events, timelineEvent(r))
 		// Rows come in provider-time order: the latest event that carries a
 		// value wins, as argMaxIf over (occurred_at, received_at) in the view.
 		c.Tenant, c.Source = r.Tenant, r.Source
@@ -109,6 +106,14 @@ func (s *Store) Calls(ctx context.Context, scope Scope, id, provider string) ([]
 	return out, nil
 }
 
+// timelineEvent is a stored call event as a call's timeline shows it.
+func timelineEvent(r schema.CallEvent) CallEvent {
+	return CallEvent{
+		EventID: r.EventID.String(), Status: r.Status, ProviderStatus: r.ProviderStatus,
+		OccurredAt: r.OccurredAt, ReceivedAt: r.ReceivedAt, Detail: r.Detail,
+	}
+}
+
 // addConversationEvents adds to each call's timeline the events of its
 // conversations that name no call (Vonage recordings carry only the
 // conversation), keeping the timeline in provider-time order. Such an event
@@ -133,10 +138,7 @@ func (s *Store) addConversationEvents(ctx context.Context, scope Scope, callRows
 		}
 		c := calls[provider]
 		for _, r := range rows {
-			c.Events = append(c.Events, CallEvent{
-				EventID: r.EventID.String(), Status: r.Status, ProviderStatus: r.ProviderStatus,
-				OccurredAt: r.OccurredAt, ReceivedAt: r.ReceivedAt, Detail: r.Detail,
-			})
+			c.Events = append(c.Events, timelineEvent(r))
 		}
 		sort.SliceStable(c.Events, func(i, j int) bool {
 			a, b := c.Events[i], c.Events[j]

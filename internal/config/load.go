@@ -130,33 +130,33 @@ var errorLine = regexp.MustCompile(`^line (\d+): (.*)$`)
 
 // namePaths turns "line N: ..." decode errors on text (yaml.v3's, and
 // Source.UnmarshalYAML's) into FieldErrors naming the config path written
-// on line N, below prefix.
+// on line N, below prefix. A message whose line names no path stays as it
+// is, under prefix when there is one.
 func namePaths(err error, text []byte, prefix string) error {
 	msgs := []string{err.Error()}
 	var typeErr *yaml.TypeError
 	if errors.As(err, &typeErr) {
 		msgs = typeErr.Errors
 	}
-	var doc yaml.Node
-	if yaml.Unmarshal(text, &doc) != nil || len(doc.Content) != 1 {
-		return err
-	}
 	pathAt := map[int]string{}
-	walkKeys(doc.Content[0], prefix, func(path string, line int) { pathAt[line] = path })
+	var doc yaml.Node
+	if yaml.Unmarshal(text, &doc) == nil && len(doc.Content) == 1 {
+		walkKeys(doc.Content[0], prefix, func(path string, line int) { pathAt[line] = path })
+	}
 	errs := make([]error, 0, len(msgs))
 	for _, msg := range msgs {
-		m := errorLine.FindStringSubmatch(msg)
-		if m == nil {
-			errs = append(errs, errors.New(msg))
-			continue
+		field, detail := prefix, msg
+		if m := errorLine.FindStringSubmatch(msg); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			if path, ok := pathAt[line]; ok {
+				field, detail = path, m[2]
+			}
 		}
-		line, _ := strconv.Atoi(m[1])
-		path, ok := pathAt[line]
-		if !ok {
-			errs = append(errs, errors.New(msg))
-			continue
+		if field == "" {
+			errs = append(errs, errors.New(detail))
+		} else {
+			errs = append(errs, &FieldError{Field: field, Err: errors.New(detail)})
 		}
-		errs = append(errs, &FieldError{Field: path, Err: errors.New(m[2])})
 	}
 	return errors.Join(errs...)
 }
@@ -387,11 +387,7 @@ func (s Source) DecodeSettings(into any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(into); err != nil {
-		var fe *FieldError
-		if named := namePaths(err, b, s.SettingsPath); errors.As(named, &fe) {
-			return named
-		}
-		return fmt.Errorf("%s: %w", s.SettingsPath, err)
+		return namePaths(err, b, s.SettingsPath)
 	}
 	return nil
 }

@@ -142,7 +142,7 @@ func providerTime(value string, receivedAt time.Time) time.Time {
 			"2006-01-02 15:04:05.999999999",
 		} {
 			if t, err := time.Parse(layout, value); err == nil {
-				return provider.EventTime(t, true, receivedAt)
+				return provider.EventTime(t, receivedAt)
 			}
 		}
 	}

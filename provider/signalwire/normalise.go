@@ -258,10 +258,10 @@ func parseSeconds(s string) uint32 {
 func providerTime(s string, receivedAt time.Time) time.Time {
 	if s != "" {
 		if t, err := mail.ParseDate(s); err == nil {
-			return provider.EventTime(t, true, receivedAt)
+			return provider.EventTime(t, receivedAt)
 		}
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			return provider.EventTime(t, true, receivedAt)
+			return provider.EventTime(t, receivedAt)
 		}
 	}
 	return receivedAt.UTC()

@@ -140,8 +140,9 @@ func bearerToken(h http.Header) (string, bool) {
 // signature, then claims) is not SPEC §4's, so claims validation is off and
 // every check is made here, first failure wins:
 //
-//  1. malformed: not three segments, header or claims not base64url JSON
-//     objects, a claim of the wrong type, no iat, no jti;
+//  1. malformed: a line break in the token, a JSON or form payload that
+//     does not parse, not three segments, header or claims not base64url
+//     JSON objects, a claim of the wrong type, no iat, no jti;
 //  2. unsupported_algorithm: alg is not HS256 (none, RS256, HS512, absent);
 //  3. bad_signature: no secret verifies (an undecodable signature segment
 //     included), or iss is not "Vonage", or api_key differs from the

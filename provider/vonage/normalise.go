@@ -1,6 +1,7 @@
 package vonage
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -232,15 +233,13 @@ func voiceEvent(rec *schema.Record, p *payload) schema.CallEvent {
 		kind = voiceEventKind(p)
 		status = ""
 	}
+	conversation := p.str("conversation_uuid")
 	callID := firstParam(p, "uuid", "call_uuid")
-	if callID == "" && isStatus {
-		callID = p.str("conversation_uuid")
-	}
 	// The dedup key names the conversation where there is no leg, as it
 	// did when the conversation stood in as the call id.
-	owner := callID
-	if owner == "" {
-		owner = p.str("conversation_uuid")
+	owner := cmp.Or(callID, conversation)
+	if isStatus {
+		callID = owner
 	}
 	rank, _ := schema.CallStatusRank(status)
 	ev := schema.CallEvent{
@@ -249,7 +248,7 @@ func voiceEvent(rec *schema.Record, p *payload) schema.CallEvent {
 		Source:         rec.Source,
 		Provider:       rec.Provider,
 		CallID:         callID,
-		ConversationID: p.str("conversation_uuid"),
+		ConversationID: conversation,
 		Status:         status,
 		StatusRank:     rank,
 		ProviderStatus: kind,
@@ -446,7 +445,7 @@ func parseProviderTime(s string, layouts []string) (time.Time, bool) {
 	}
 	for _, layout := range layouts {
 		if t, err := time.Parse(layout, s); err == nil {
-			if t.Before(provider.EarliestProviderTime) || !t.Before(provider.LatestProviderTime) {
+			if !provider.PlausibleTime(t) {
 				return time.Time{}, false
 			}
 			return t.UTC(), true
