@@ -18,8 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/hookledger/hookledger/internal/config"
+	"github.com/hookledger/hookledger/internal/jtiguard"
 	"github.com/hookledger/hookledger/internal/kafkalog"
-	"github.com/hookledger/hookledger/internal/replay"
 	"github.com/hookledger/hookledger/internal/testinfra"
 	"github.com/hookledger/hookledger/provider"
 	"github.com/hookledger/hookledger/provider/providers"
@@ -86,8 +86,8 @@ func startServer(t *testing.T, brokers []string, o Options, guard provider.Repla
 	return &testServer{Server: s, url: hs.URL, raw: raw, verified: verified, brokers: brokers, registry: reg}
 }
 
-func openGuard(t *testing.T) *replay.Guard {
-	g, err := replay.Open(filepath.Join(t.TempDir(), "jti"), false)
+func openGuard(t *testing.T) *jtiguard.Guard {
+	g, err := jtiguard.Open(filepath.Join(t.TempDir(), "jti"), false)
 	if err != nil {
 		t.Fatal(err)
 	}

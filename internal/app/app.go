@@ -21,9 +21,9 @@ import (
 
 	"github.com/hookledger/hookledger/ingest"
 	"github.com/hookledger/hookledger/internal/config"
+	"github.com/hookledger/hookledger/internal/jtiguard"
 	"github.com/hookledger/hookledger/internal/kafkalog"
 	"github.com/hookledger/hookledger/internal/observe"
-	"github.com/hookledger/hookledger/internal/replay"
 	"github.com/hookledger/hookledger/processor"
 	"github.com/hookledger/hookledger/provider"
 	"github.com/hookledger/hookledger/provider/providers"
@@ -61,7 +61,7 @@ type App struct {
 	stops           []func()       // run in reverse order on shutdown
 	ingest          *ingest.Server
 	query           *query.Server
-	replays         *replay.Guard
+	replays         *jtiguard.Guard
 	listeners       map[string]net.Listener
 	servers         []*http.Server
 	addrs           map[string]string
@@ -187,7 +187,7 @@ func (a *App) prepare() (ingest.Sources, query.Tokens, error) {
 	var sources ingest.Sources
 	var tokens query.Tokens
 	if a.tiers.Ingest {
-		replays, err := replay.Open(filepath.Join(a.cfg.DataDir, "replay-guard.log"), a.cfg.Kafka.SyncWrites)
+		replays, err := jtiguard.Open(filepath.Join(a.cfg.DataDir, "replay-guard.log"), a.cfg.Kafka.SyncWrites)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -1,7 +1,7 @@
-// Package replay remembers one-time tokens (Vonage JWT jti) until they
+// Package jtiguard remembers one-time tokens (Vonage JWT jti) until they
 // expire, in memory and in an append-only file, so a replayed callback is
 // still refused after a restart.
-package replay
+package jtiguard
 
 import (
 	"bufio"
@@ -53,7 +53,7 @@ func (g *Guard) load() error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return fmt.Errorf("jtiguard: %w", err)
 	}
 	defer f.Close()
 	now := g.now()
@@ -80,7 +80,7 @@ func (g *Guard) rewrite() error {
 	tmp := g.path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return fmt.Errorf("jtiguard: %w", err)
 	}
 	w := bufio.NewWriter(f)
 	now := g.now()
@@ -93,22 +93,22 @@ func (g *Guard) rewrite() error {
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
-		return fmt.Errorf("replay: %w", err)
+		return fmt.Errorf("jtiguard: %w", err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("replay: %w", err)
+		return fmt.Errorf("jtiguard: %w", err)
 	}
 	f.Close()
 	if err := os.Rename(tmp, g.path); err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return fmt.Errorf("jtiguard: %w", err)
 	}
 	if g.f != nil {
 		g.f.Close()
 	}
 	g.f, err = os.OpenFile(g.path, os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return fmt.Errorf("jtiguard: %w", err)
 	}
 	g.w = bufio.NewWriter(g.f)
 	g.lines = len(g.keys)
@@ -127,7 +127,7 @@ func (g *Guard) prune(now time.Time) {
 // FirstUse records key until expires and reports whether it was new.
 func (g *Guard) FirstUse(_ context.Context, key string, expires time.Time) (bool, error) {
 	if strings.ContainsAny(key, "\n\r") {
-		return false, fmt.Errorf("replay: key contains a line break")
+		return false, fmt.Errorf("jtiguard: key contains a line break")
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -137,11 +137,11 @@ func (g *Guard) FirstUse(_ context.Context, key string, expires time.Time) (bool
 	}
 	fmt.Fprintf(g.w, "%d %s\n", expires.UnixMilli(), key)
 	if err := g.w.Flush(); err != nil {
-		return false, fmt.Errorf("replay: %w", err)
+		return false, fmt.Errorf("jtiguard: %w", err)
 	}
 	if g.sync {
 		if err := g.f.Sync(); err != nil {
-			return false, fmt.Errorf("replay: %w", err)
+			return false, fmt.Errorf("jtiguard: %w", err)
 		}
 	}
 	g.keys[key] = expires
@@ -161,7 +161,7 @@ func (g *Guard) FirstUse(_ context.Context, key string, expires time.Time) (bool
 // Forget drops key; the next FirstUse of it returns true.
 func (g *Guard) Forget(_ context.Context, key string) error {
 	if strings.ContainsAny(key, "\n\r") {
-		return fmt.Errorf("replay: key contains a line break")
+		return fmt.Errorf("jtiguard: key contains a line break")
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -172,7 +172,7 @@ func (g *Guard) Forget(_ context.Context, key string) error {
 	fmt.Fprintf(g.w, "0 %s\n", key)
 	g.lines++
 	if err := g.w.Flush(); err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return fmt.Errorf("jtiguard: %w", err)
 	}
 	return nil
 }
