@@ -48,6 +48,12 @@ type Options struct {
 	Now             func() time.Time
 }
 
+// HeaderEventID carries the event id on every ingest answer, accepted or
+// not, so a provider's log line can be matched to GET /v1/callbacks/{id}.
+// A rejection's id is assigned even when the audit rate limit drops its
+// record, so the id of a rejection may name nothing stored.
+const HeaderEventID = "Hookledger-Event-Id"
+
 // Server handles /hooks/{source_id}[/{anything}].
 type Server struct {
 	o       Options
@@ -115,6 +121,7 @@ func (s *Server) handle(c echo.Context) error {
 		Headers: r.Header.Clone(),
 	}
 	rec.Headers.Set("Host", r.Host)
+	c.Response().Header().Set(HeaderEventID, rec.ID.String())
 
 	src := (*s.sources.Load())[rec.Source]
 	if src == nil {
@@ -129,11 +136,16 @@ func (s *Server) handle(c echo.Context) error {
 		setBodyPrefix(rec, r, s.prefix(r))
 		return s.reject(c, rec, http.StatusMethodNotAllowed, schema.ReasonMethodNotAllowed, "method "+r.Method)
 	}
+	if r.ContentLength > s.o.MaxBodyBytes {
+		// Decided before reading, so an Expect: 100-continue client is
+		// told 413 instead of being invited to send the body.
+		setBodyPrefix(rec, r, s.prefix(r))
+		return s.reject(c, rec, http.StatusRequestEntityTooLarge, schema.ReasonBodyTooLarge, s.tooLargeDetail())
+	}
 	body, tooLarge, err := readBounded(r.Body, s.o.MaxBodyBytes)
 	if tooLarge {
-		detail := "body over max_body_bytes=" + strconv.FormatInt(s.o.MaxBodyBytes, 10)
 		setBodyPrefix(rec, r, truncate(body, s.o.AuditBodyPrefix))
-		return s.reject(c, rec, http.StatusRequestEntityTooLarge, schema.ReasonBodyTooLarge, detail)
+		return s.reject(c, rec, http.StatusRequestEntityTooLarge, schema.ReasonBodyTooLarge, s.tooLargeDetail())
 	}
 	if err != nil {
 		setBodyPrefix(rec, r, truncate(body, s.o.AuditBodyPrefix))
@@ -154,7 +166,7 @@ func (s *Server) handle(c echo.Context) error {
 		// The verifier could not decide (its replay store failed): the
 		// provider must retry rather than be told the callback is forged.
 		s.o.Logger.Error("verification failed internally", "source", rec.Source, "event_id", rec.ID, "err", err)
-		return s.unavailable(c)
+		return s.unavailable(c, rec)
 	}
 	rec.Verdict, rec.KeyID = schema.VerdictAccepted, verified.KeyID
 	if err := s.publishAccepted(r.Context(), rec); err != nil {
@@ -166,7 +178,7 @@ func (s *Server) handle(c echo.Context) error {
 				s.o.Logger.Error("releasing one-time token failed", "source", rec.Source, "event_id", rec.ID, "err", rerr)
 			}
 		}
-		return s.unavailable(c)
+		return s.unavailable(c, rec)
 	}
 	s.metrics.requests.WithLabelValues(rec.Source, string(schema.VerdictAccepted), "").Inc()
 	if ack, ok := src.Provider.(provider.Acknowledger); ok {
@@ -220,7 +232,11 @@ func (s *Server) reject(c echo.Context, rec *schema.Record, status int, reason s
 		host = rec.RemoteAddr
 	}
 	s.audit.enqueue(rec, sourceKey, host)
-	return c.JSON(status, map[string]string{"error": string(reason)})
+	return c.JSON(status, map[string]string{"error": string(reason), "id": rec.ID.String()})
+}
+
+func (s *Server) tooLargeDetail() string {
+	return "body over max_body_bytes=" + strconv.FormatInt(s.o.MaxBodyBytes, 10)
 }
 
 // metricSource keeps label and limiter-key cardinality bounded: unknown
@@ -233,17 +249,28 @@ func metricSource(rec *schema.Record) string {
 	return rec.Source
 }
 
-func (s *Server) unavailable(c echo.Context) error {
+func (s *Server) unavailable(c echo.Context, rec *schema.Record) error {
 	s.metrics.unavailable.Inc()
 	c.Response().Header().Set("Retry-After", "5")
-	return c.JSON(http.StatusServiceUnavailable, map[string]string{"error": "temporarily unable to store the callback, retry later"})
+	return c.JSON(http.StatusServiceUnavailable, map[string]string{
+		"error": "temporarily unable to store the callback, retry later", "id": rec.ID.String(),
+	})
 }
 
 // prefix reads at most AuditBodyPrefix bytes of a body that will not be
-// verified, for the audit record.
+// verified, for the audit record. It reads nothing from a client that sent
+// Expect: 100-continue: net/http answers 100 Continue on the first read,
+// which would invite the body of a request already refused.
 func (s *Server) prefix(r *http.Request) []byte {
+	if expectsContinue(r) {
+		return nil
+	}
 	b, _ := io.ReadAll(io.LimitReader(r.Body, int64(s.o.AuditBodyPrefix)))
 	return b
+}
+
+func expectsContinue(r *http.Request) bool {
+	return strings.EqualFold(strings.TrimSpace(r.Header.Get("Expect")), "100-continue")
 }
 
 // remoteAddr is the client address: behind a trusted proxy, the last

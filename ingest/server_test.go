@@ -150,6 +150,9 @@ func TestUnavailableKafkaAnswers503AndReleasesTheJTI(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("dead kafka: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
+	if resp.Header.Get(HeaderEventID) == "" {
+		t.Errorf("503 answer has no %s", HeaderEventID)
+	}
 	if got := testutil.ToFloat64(dead.metrics.unavailable); got != 1 {
 		t.Errorf("unavailable counter = %v", got)
 	}
