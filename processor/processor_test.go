@@ -91,7 +91,7 @@ func TestUnusableRecordsGoToDeadLettersWithoutStalling(t *testing.T) {
 	wg := consume(runCtx, t, brokers, verified, verified+".g", p.HandleVerified)
 	for _, sid := range []string{"SM1", "SM2"} {
 		testinfra.Eventually(t, 60*time.Second, sid+" stored", func() bool {
-			_, err := store.Messages(ctx, storage.Scope{All: true}, sid, "")
+			_, err := store.Messages(ctx, storage.Scope{All: true}, sid, storage.Owner{})
 			return err == nil
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
@@ -15,9 +16,9 @@ import (
 // Store is what the API reads. Every method sees only what scope allows;
 // single reads return storage.ErrNotFound when the scope sees nothing.
 type Store interface {
-	Messages(ctx context.Context, scope storage.Scope, id, provider string) ([]storage.Message, error)
+	Messages(ctx context.Context, scope storage.Scope, id string, want storage.Owner) ([]storage.Message, error)
 	ListMessages(ctx context.Context, scope storage.Scope, f storage.MessageFilter, p storage.Page) ([]storage.Message, *storage.Cursor, error)
-	Calls(ctx context.Context, scope storage.Scope, id, provider string) ([]storage.Call, error)
+	Calls(ctx context.Context, scope storage.Scope, id string, want storage.Owner) ([]storage.Call, error)
 	ListCalls(ctx context.Context, scope storage.Scope, f storage.CallFilter, p storage.Page) ([]storage.Call, *storage.Cursor, error)
 	Replies(ctx context.Context, scope storage.Scope, f storage.ReplyFilter, p storage.Page) ([]storage.Reply, *storage.Cursor, error)
 	MessageStats(ctx context.Context, scope storage.Scope, q storage.StatsQuery) ([]storage.StatsBucket, error)
@@ -77,40 +78,55 @@ func scopeOf(c echo.Context) storage.Scope { return c.Get(scopeKey).(storage.Sco
 func errorBody(msg string) map[string]string { return map[string]string{"error": msg} }
 
 func (s *Server) getMessage(c echo.Context) error {
-	msgs, err := s.store.Messages(c.Request().Context(), scopeOf(c), c.Param("id"), c.QueryParam("provider"))
+	msgs, err := s.store.Messages(c.Request().Context(), scopeOf(c), c.Param("id"), ownerParams(c))
 	if err != nil {
 		return s.readError(c, err, "message")
 	}
-	if len(msgs) > 1 {
-		providers := make([]string, len(msgs))
-		for i, m := range msgs {
-			providers[i] = m.Provider
-		}
-		return ambiguous(c, "message", providers)
-	}
-	return c.JSON(http.StatusOK, msgs[0])
+	return single(c, "message", msgs, storage.Message.Owner)
 }
 
 func (s *Server) getCall(c echo.Context) error {
-	calls, err := s.store.Calls(c.Request().Context(), scopeOf(c), c.Param("id"), c.QueryParam("provider"))
+	calls, err := s.store.Calls(c.Request().Context(), scopeOf(c), c.Param("id"), ownerParams(c))
 	if err != nil {
 		return s.readError(c, err, "call")
 	}
-	if len(calls) > 1 {
-		providers := make([]string, len(calls))
-		for i, call := range calls {
-			providers[i] = call.Provider
-		}
-		return ambiguous(c, "call", providers)
-	}
-	return c.JSON(http.StatusOK, calls[0])
+	return single(c, "call", calls, storage.Call.Owner)
 }
 
-// ambiguous answers 409 for an id several providers know (ids are unique
-// per provider only), naming them so the client can add ?provider=.
-func ambiguous(c echo.Context, what string, providers []string) error {
+// ownerParams reads ?tenant= and ?provider=, which pick one of the owners
+// of an ambiguous id.
+func ownerParams(c echo.Context) storage.Owner {
+	return storage.Owner{Tenant: c.QueryParam("tenant"), Provider: c.QueryParam("provider")}
+}
+
+// single answers a single read: the object when exactly one owner knows
+// the id, else 409 (see ambiguous).
+func single[T any](c echo.Context, what string, found []T, owner func(T) storage.Owner) error {
+	if len(found) == 1 {
+		return c.JSON(http.StatusOK, found[0])
+	}
+	owners := make([]storage.Owner, len(found))
+	for i, f := range found {
+		owners[i] = owner(f)
+	}
+	return ambiguous(c, what, owners)
+}
+
+// ambiguous answers 409 for an id several owners know (ids are unique per
+// provider only, and any tenant may report any id): "matches" lists each
+// (tenant, provider), "providers" the distinct providers among them, so
+// the client can add ?tenant= and ?provider=.
+func ambiguous(c echo.Context, what string, owners []storage.Owner) error {
+	var providers []string
+	for _, o := range owners {
+		if !slices.Contains(providers, o.Provider) {
+			providers = append(providers, o.Provider)
+		}
+	}
+	slices.Sort(providers)
 	return c.JSON(http.StatusConflict, map[string]any{
-		"error":     what + " id is known to several providers; add ?provider=",
+		"error":     what + " id is known to several (tenant, provider) pairs; add ?tenant= and ?provider=",
+		"matches":   owners,
 		"providers": providers,
 	})
 }

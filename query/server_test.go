@@ -176,27 +176,40 @@ func TestSingleReadsNotFoundAndAmbiguous(t *testing.T) {
 		Messages: []schema.MessageEvent{
 			message("acme", "signalwire", "DUP", "sent", 0), message("acme", "vonage", "DUP", "delivered", 0),
 			message("acme", "vonage", "M1", "queued", 0),
+			// The same SignalWire id reported by two tenants' sources.
+			message("acme", "signalwire", "SM1", "sent", 0), message("globex", "signalwire", "SM1", "delivered", 0),
 		},
 		Calls: []schema.CallEvent{
 			call("acme", "signalwire", "CDUP", "ringing", "", 0), call("acme", "vonage", "CDUP", "answered", "", 0),
 			call("acme", "vonage", "C1", "completed", "", 0),
+			call("acme", "signalwire", "CA1", "ringing", "", 0), call("globex", "signalwire", "CA1", "busy", "", 0),
 		},
 	})
 	for _, c := range []struct {
 		token, path string
 		status      int
 		providers   []string
+		matches     []string // tenant/provider
+		tenant      string   // of the 200 answer
 	}{
-		{opsToken, "/v1/messages/nope", 404, nil},
-		{opsToken, "/v1/calls/nope", 404, nil},
-		{globexToken, "/v1/messages/M1", 404, nil},
-		{globexToken, "/v1/calls/C1", 404, nil},
-		{opsToken, "/v1/messages/M1?provider=signalwire", 404, nil},
-		{opsToken, "/v1/messages/DUP", 409, []string{"signalwire", "vonage"}},
-		{opsToken, "/v1/calls/CDUP", 409, []string{"signalwire", "vonage"}},
-		{opsToken, "/v1/messages/DUP?provider=vonage", 200, nil},
-		{opsToken, "/v1/calls/CDUP?provider=signalwire", 200, nil},
-		{opsToken, "/v1/calls/C1", 200, nil},
+		{opsToken, "/v1/messages/nope", 404, nil, nil, ""},
+		{opsToken, "/v1/calls/nope", 404, nil, nil, ""},
+		{globexToken, "/v1/messages/M1", 404, nil, nil, ""},
+		{globexToken, "/v1/calls/C1", 404, nil, nil, ""},
+		{opsToken, "/v1/messages/M1?provider=signalwire", 404, nil, nil, ""},
+		{opsToken, "/v1/messages/DUP", 409, []string{"signalwire", "vonage"}, []string{"acme/signalwire", "acme/vonage"}, ""},
+		{opsToken, "/v1/calls/CDUP", 409, []string{"signalwire", "vonage"}, []string{"acme/signalwire", "acme/vonage"}, ""},
+		{opsToken, "/v1/messages/DUP?provider=vonage", 200, nil, nil, "acme"},
+		{opsToken, "/v1/calls/CDUP?provider=signalwire", 200, nil, nil, "acme"},
+		{opsToken, "/v1/calls/C1", 200, nil, nil, "acme"},
+		// Two tenants, one provider: never merged into one object.
+		{opsToken, "/v1/messages/SM1", 409, []string{"signalwire"}, []string{"acme/signalwire", "globex/signalwire"}, ""},
+		{opsToken, "/v1/calls/CA1?provider=signalwire", 409, []string{"signalwire"}, []string{"acme/signalwire", "globex/signalwire"}, ""},
+		{opsToken, "/v1/messages/SM1?tenant=globex", 200, nil, nil, "globex"},
+		{opsToken, "/v1/calls/CA1?tenant=acme&provider=signalwire", 200, nil, nil, "acme"},
+		{globexToken, "/v1/messages/SM1", 200, nil, nil, "globex"},
+		{globexToken, "/v1/calls/CA1", 200, nil, nil, "globex"},
+		{globexToken, "/v1/messages/SM1?tenant=acme", 404, nil, nil, ""},
 	} {
 		status, body := a.get("Bearer "+c.token, c.path)
 		if status != c.status {
@@ -211,8 +224,21 @@ func TestSingleReadsNotFoundAndAmbiguous(t *testing.T) {
 			for _, p := range body["providers"].([]any) {
 				got = append(got, p.(string))
 			}
-			if !slices.Equal(got, c.providers) || body["error"] == "" {
+			var matches []string
+			ms, _ := body["matches"].([]any)
+			for _, m := range ms {
+				o := m.(map[string]any)
+				matches = append(matches, o["tenant"].(string)+"/"+o["provider"].(string))
+			}
+			if !slices.Equal(got, c.providers) || !slices.Equal(matches, c.matches) || body["error"] == "" {
 				t.Errorf("GET %s: 409 body %v", c.path, body)
+			}
+		case http.StatusOK:
+			if body["tenant"] != c.tenant {
+				t.Errorf("GET %s: tenant %v, want %s", c.path, body["tenant"], c.tenant)
+			}
+			if events, _ := body["events"].([]any); len(events) != 1 {
+				t.Errorf("GET %s: events %v, want the one event of that owner", c.path, body["events"])
 			}
 		}
 	}

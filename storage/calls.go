@@ -44,22 +44,24 @@ type Call struct {
 	Events          []CallEvent `json:"events,omitempty"`
 }
 
-// Calls returns call id's state per provider that knows it (more than one
-// means the id is ambiguous across providers), each with its timeline
-// oldest first by provider time. It returns ErrNotFound when the scope sees
-// none. It aggregates exactly as the calls_current view does, so a call
-// reads the same here and in ListCalls.
-func (s *Store) Calls(ctx context.Context, scope Scope, id, provider string) ([]Call, error) {
+// Owner returns the (tenant, provider) c belongs to.
+func (c Call) Owner() Owner { return Owner{Tenant: c.Tenant, Provider: c.Provider} }
+
+// Calls returns call id's state per owner (tenant, provider) in scope that
+// knows it, narrowed to the set fields of want, in ownerOrder, each with
+// its own timeline oldest first by provider time. More than one means the
+// id is ambiguous. It returns ErrNotFound when the scope sees none. It
+// aggregates exactly as the calls_current view does, so a call reads the
+// same here and in ListCalls.
+func (s *Store) Calls(ctx context.Context, scope Scope, id string, want Owner) ([]Call, error) {
 	if id == "" {
 		return nil, ErrNotFound // the empty call id marks conversation-level events, not a call
 	}
 	w := where{scope.condition(), "call_id = " + quote(id)}
-	if provider != "" {
-		w.add("provider = " + quote(provider))
-	}
+	want.narrow(&w)
 	q := "SELECT event_id, tenant, source, provider, call_id, conversation_id, status, status_rank, provider_status," +
 		" occurred_at, received_at, `to`, `from`, direction, duration_seconds, detail FROM " +
-		s.table("call_events") + " FINAL" + w.String() + " ORDER BY provider, occurred_at, received_at, dedup_key"
+		s.table("call_events") + " FINAL" + w.String() + " ORDER BY tenant, provider, occurred_at, received_at, dedup_key"
 	rows, err := selectAll[schema.CallEvent](ctx, s.conn, q)
 	if err != nil {
 		return nil, fmt.Errorf("storage: read call %q: %w", id, err)
@@ -67,18 +69,19 @@ func (s *Store) Calls(ctx context.Context, scope Scope, id, provider string) ([]
 	if len(rows) == 0 {
 		return nil, ErrNotFound
 	}
-	byProvider := map[string]*Call{}
-	best := map[string]schema.CallEvent{}
+	byOwner := map[Owner]*Call{}
+	best := map[Owner]schema.CallEvent{}
 	for _, r := range rows {
-		c, ok := byProvider[r.Provider]
+		o := Owner{Tenant: r.Tenant, Provider: r.Provider}
+		c, ok := byOwner[o]
 		if !ok {
-			c = &Call{CallID: r.CallID, Provider: r.Provider}
-			byProvider[r.Provider] = c
+			c = &Call{CallID: r.CallID, Provider: r.Provider, Tenant: r.Tenant}
+			byOwner[o] = c
 		}
 		c.Events = append(c.Events, timelineEvent(r))
 		// Rows come in provider-time order: the latest event that carries a
 		// value wins, as argMaxIf over (occurred_at, received_at) in the view.
-		c.Tenant, c.Source = r.Tenant, r.Source
+		c.Source = r.Source
 		c.To = lastNonEmpty(c.To, r.To)
 		c.From = lastNonEmpty(c.From, r.From)
 		c.Direction = lastNonEmpty(c.Direction, r.Direction)
@@ -87,22 +90,22 @@ func (s *Store) Calls(ctx context.Context, scope Scope, id, provider string) ([]
 		if r.Status == "" {
 			continue // a non-status event never sets the status
 		}
-		if b, seen := best[r.Provider]; !seen || ranksAbove(r.StatusRank, r.OccurredAt, r.ReceivedAt, b.StatusRank, b.OccurredAt, b.ReceivedAt) {
-			best[r.Provider] = r
+		if b, seen := best[o]; !seen || ranksAbove(r.StatusRank, r.OccurredAt, r.ReceivedAt, b.StatusRank, b.OccurredAt, b.ReceivedAt) {
+			best[o] = r
 		}
 	}
-	if err := s.addConversationEvents(ctx, scope, rows, byProvider); err != nil {
+	if err := s.addConversationEvents(ctx, scope, rows, byOwner); err != nil {
 		return nil, fmt.Errorf("storage: read call %q: %w", id, err)
 	}
-	out := make([]Call, 0, len(byProvider))
-	for p, c := range byProvider {
-		if b, ok := best[p]; ok {
+	out := make([]Call, 0, len(byOwner))
+	for o, c := range byOwner {
+		if b, ok := best[o]; ok {
 			at := b.OccurredAt
 			c.Status, c.StatusAt = b.Status, &at
 		}
 		out = append(out, *c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Provider < out[j].Provider })
+	slices.SortFunc(out, func(a, b Call) int { return ownerOrder(a.Owner(), b.Owner()) })
 	return out, nil
 }
 
@@ -117,16 +120,20 @@ func timelineEvent(r schema.CallEvent) CallEvent {
 // addConversationEvents adds to each call's timeline the events of its
 // conversations that name no call (Vonage recordings carry only the
 // conversation), keeping the timeline in provider-time order. Such an event
-// has no status, so it changes nothing but the timeline.
-func (s *Store) addConversationEvents(ctx context.Context, scope Scope, callRows []schema.CallEvent, calls map[string]*Call) error {
-	conversations := map[string][]string{} // provider -> conversation ids
+// has no status, so it changes nothing but the timeline. A conversation
+// belongs to its owner: another tenant's event under the same conversation
+// id never joins.
+func (s *Store) addConversationEvents(ctx context.Context, scope Scope, callRows []schema.CallEvent, calls map[Owner]*Call) error {
+	conversations := map[Owner][]string{}
 	for _, r := range callRows {
-		if r.ConversationID != "" && !slices.Contains(conversations[r.Provider], r.ConversationID) {
-			conversations[r.Provider] = append(conversations[r.Provider], r.ConversationID)
+		o := Owner{Tenant: r.Tenant, Provider: r.Provider}
+		if r.ConversationID != "" && !slices.Contains(conversations[o], r.ConversationID) {
+			conversations[o] = append(conversations[o], r.ConversationID)
 		}
 	}
-	for provider, ids := range conversations {
-		w := where{scope.condition(), "provider = " + quote(provider), "call_id = ''", "conversation_id IN " + quoteList(ids)}
+	for o, ids := range conversations {
+		w := where{scope.condition(), "call_id = ''", "conversation_id IN " + quoteList(ids)}
+		o.narrow(&w)
 		q := "SELECT event_id, status, provider_status, occurred_at, received_at, detail FROM " +
 			s.table("call_events") + " FINAL" + w.String()
 		rows, err := selectAll[schema.CallEvent](ctx, s.conn, q)
@@ -136,7 +143,7 @@ func (s *Store) addConversationEvents(ctx context.Context, scope Scope, callRows
 		if len(rows) == 0 {
 			continue
 		}
-		c := calls[provider]
+		c := calls[o]
 		for _, r := range rows {
 			c.Events = append(c.Events, timelineEvent(r))
 		}

@@ -4,7 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hookledger/hookledger/schema"
@@ -63,30 +64,59 @@ func ranksAbove(aRank uint8, aOcc, aRecv time.Time, bRank uint8, bOcc, bRecv tim
 	return aRecv.After(bRecv)
 }
 
-// Messages returns message id's state per provider that knows it (more than
-// one means the id is ambiguous across providers), each with its events
-// oldest first. It returns ErrNotFound when the scope sees none.
-func (s *Store) Messages(ctx context.Context, scope Scope, id, provider string) ([]Message, error) {
-	w := where{scope.condition(), "message_id = " + quote(id)}
-	if provider != "" {
-		w.add("provider = " + quote(provider))
+// Owner is the (tenant, provider) half of an object's identity. A message
+// or call id is unique per provider only, and a tenant can report any id
+// from its own sources, so a message or call is (tenant, provider, id):
+// single reads never merge what two owners report under one id.
+type Owner struct {
+	Tenant   string `json:"tenant"`
+	Provider string `json:"provider"`
+}
+
+// narrow adds w's conditions for the fields of o that are set.
+func (o Owner) narrow(w *where) {
+	if o.Tenant != "" {
+		w.add("tenant = " + quote(o.Tenant))
 	}
+	if o.Provider != "" {
+		w.add("provider = " + quote(o.Provider))
+	}
+}
+
+// Owner returns the (tenant, provider) m belongs to.
+func (m Message) Owner() Owner { return Owner{Tenant: m.Tenant, Provider: m.Provider} }
+
+// ownerOrder sorts owners by tenant, then provider: single reads return
+// their candidates in this order.
+func ownerOrder(a, b Owner) int {
+	if c := strings.Compare(a.Tenant, b.Tenant); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Provider, b.Provider)
+}
+
+// Messages returns message id's state per owner (tenant, provider) in
+// scope that knows it, narrowed to the set fields of want, in ownerOrder,
+// each with its own events oldest first. More than one means the id is
+// ambiguous. It returns ErrNotFound when the scope sees none.
+func (s *Store) Messages(ctx context.Context, scope Scope, id string, want Owner) ([]Message, error) {
+	w := where{scope.condition(), "message_id = " + quote(id)}
+	want.narrow(&w)
 	q := "SELECT event_id, tenant, source, provider, message_id, status, status_rank," +
 		" provider_status, occurred_at, received_at, `to`, `from`, error_code, error_detail FROM " +
-		s.table("message_events") + " FINAL" + w.String() + " ORDER BY provider, occurred_at, received_at, dedup_key"
-	byProvider := map[string]*Message{}
-	best := map[string]schema.MessageEvent{}
-	var order []string
+		s.table("message_events") + " FINAL" + w.String() + " ORDER BY tenant, provider, occurred_at, received_at, dedup_key"
+	byOwner := map[Owner]*Message{}
+	best := map[Owner]schema.MessageEvent{}
 	err := s.conn.Select(ctx, q, func(row []byte) error {
 		var r schema.MessageEvent
 		if err := json.Unmarshal(row, &r); err != nil {
 			return err
 		}
-		m, ok := byProvider[r.Provider]
+		o := Owner{Tenant: r.Tenant, Provider: r.Provider}
+		m, ok := byOwner[o]
 		if !ok {
-			m = &Message{MessageID: r.MessageID, Provider: r.Provider}
-			byProvider[r.Provider] = m
-			order = append(order, r.Provider)
+			m = &Message{MessageID: r.MessageID, Provider: r.Provider, Tenant: r.Tenant}
+			byOwner[o] = m
 		}
 		m.Events = append(m.Events, MessageEvent{
 			EventID: r.EventID.String(), Status: r.Status, ProviderStatus: r.ProviderStatus,
@@ -100,26 +130,25 @@ func (s *Store) Messages(ctx context.Context, scope Scope, id, provider string) 
 		if r.From != "" {
 			m.From = r.From
 		}
-		m.Tenant, m.Source = r.Tenant, r.Source
-		if b, seen := best[r.Provider]; !seen || ranksAbove(r.StatusRank, r.OccurredAt, r.ReceivedAt, b.StatusRank, b.OccurredAt, b.ReceivedAt) {
-			best[r.Provider] = r
+		m.Source = r.Source
+		if b, seen := best[o]; !seen || ranksAbove(r.StatusRank, r.OccurredAt, r.ReceivedAt, b.StatusRank, b.OccurredAt, b.ReceivedAt) {
+			best[o] = r
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storage: read message %q: %w", id, err)
 	}
-	if len(order) == 0 {
+	if len(byOwner) == 0 {
 		return nil, ErrNotFound
 	}
-	sort.Strings(order)
-	out := make([]Message, 0, len(order))
-	for _, p := range order {
-		m := byProvider[p]
-		b := best[p]
+	out := make([]Message, 0, len(byOwner))
+	for o, m := range byOwner {
+		b := best[o]
 		m.Status, m.StatusAt, m.ErrorCode = b.Status, b.OccurredAt, b.ErrorCode
 		out = append(out, *m)
 	}
+	slices.SortFunc(out, func(a, b Message) int { return ownerOrder(a.Owner(), b.Owner()) })
 	return out, nil
 }
 

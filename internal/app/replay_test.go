@@ -30,7 +30,7 @@ func TestReplayRebuildsHistoryFromTheRawTopic(t *testing.T) {
 	}
 	ctx := context.Background()
 	events := func() int {
-		msgs, err := h.store.Messages(ctx, storage.Scope{All: true}, sid, "")
+		msgs, err := h.store.Messages(ctx, storage.Scope{All: true}, sid, storage.Owner{})
 		if err != nil {
 			return 0
 		}

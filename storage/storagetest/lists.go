@@ -99,7 +99,7 @@ func testMessageListRanking(t *testing.T, s *storage.Store) {
 		t.Fatalf("current statuses = %v, want %v", got, want)
 	}
 	for _, m := range items {
-		single, err := s.Messages(ctx, all, m.MessageID, m.Provider)
+		single, err := s.Messages(ctx, all, m.MessageID, m.Owner())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -389,7 +389,7 @@ func testCallRanking(t *testing.T, s *storage.Store) {
 		// CA2 has only a non-status event so far.
 		calls(callEvent("acme", "vonage", "CA2", "", "input", 60*sec, 60*sec)),
 	)
-	got, err := s.Calls(ctx, all, "CA1", "")
+	got, err := s.Calls(ctx, all, "CA1", storage.Owner{})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("Calls = %+v, %v", got, err)
 	}
@@ -419,7 +419,7 @@ func testCallRanking(t *testing.T, s *storage.Store) {
 	if ca2.CallID != "CA2" || ca2.Status != "" || ca2.StatusAt != nil {
 		t.Errorf("call without status events = %+v, want empty status and no status_at", ca2)
 	}
-	if single, err := s.Calls(ctx, all, "CA2", "vonage"); err != nil || single[0].Status != "" || single[0].StatusAt != nil {
+	if single, err := s.Calls(ctx, all, "CA2", storage.Owner{Provider: "vonage"}); err != nil || single[0].Status != "" || single[0].StatusAt != nil {
 		t.Errorf("single read of CA2 = %+v, %v", single, err)
 	}
 }
@@ -447,7 +447,7 @@ func testConversationEvents(t *testing.T, s *storage.Store) {
 		calls(recording, elsewhere, otherTenant),
 	)
 	for _, id := range []string{"LEG-A", "LEG-B"} {
-		got, err := s.Calls(ctx, storage.Scope{Tenants: []string{"acme"}}, id, "")
+		got, err := s.Calls(ctx, storage.Scope{Tenants: []string{"acme"}}, id, storage.Owner{})
 		if err != nil || len(got) != 1 {
 			t.Fatalf("Calls(%s) = %+v, %v", id, got, err)
 		}
@@ -477,7 +477,7 @@ func testConversationEvents(t *testing.T, s *storage.Store) {
 	if slices.Sort(ids); !slices.Equal(ids, []string{"LEG-A", "LEG-B"}) {
 		t.Errorf("listed calls %q, want only the two legs", ids)
 	}
-	if _, err := s.Calls(ctx, all, "", ""); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := s.Calls(ctx, all, "", storage.Owner{}); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("the empty call id reads as a call: %v", err)
 	}
 }
@@ -531,13 +531,13 @@ func testCallListFilters(t *testing.T, s *storage.Store) {
 	if len(items) != 6 {
 		t.Errorf("pages hold %d calls, want 6", len(items))
 	}
-	if got, err := s.Calls(ctx, all, "DUP", ""); err != nil || len(got) != 2 || got[0].Provider != "signalwire" || got[1].Provider != "vonage" {
+	if got, err := s.Calls(ctx, all, "DUP", storage.Owner{}); err != nil || len(got) != 2 || got[0].Provider != "signalwire" || got[1].Provider != "vonage" {
 		t.Errorf("ambiguous call: %+v %v", got, err)
 	}
-	if _, err := s.Calls(ctx, acme, "C4", ""); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := s.Calls(ctx, acme, "C4", storage.Owner{}); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("acme sees globex's call: %v", err)
 	}
-	if _, err := s.Calls(ctx, all, "C1' OR 1=1 --", ""); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := s.Calls(ctx, all, "C1' OR 1=1 --", storage.Owner{}); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("quoted id: %v", err)
 	}
 }

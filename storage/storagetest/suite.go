@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore NewStore) {
 		"CallListFiltersAndAmbiguity":        testCallListFilters,
 		"ReplyList":                          testReplyList,
 		"MessageStats":                       testMessageStats,
+		"SingleReadsKeepTenantsApart":        testSingleReadsKeepTenantsApart,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -158,7 +159,7 @@ func testMessageRanking(t *testing.T, s *storage.Store) {
 			t.Fatal(err)
 		}
 	}
-	got, err := s.Messages(ctx, storage.Scope{All: true}, "SM1", "")
+	got, err := s.Messages(ctx, storage.Scope{All: true}, "SM1", storage.Owner{})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("messages = %v, %v", got, err)
 	}
@@ -185,7 +186,7 @@ func testMessageDedup(t *testing.T, s *storage.Store) {
 			t.Fatal(err)
 		}
 	}
-	got, err := s.Messages(ctx, storage.Scope{All: true}, "SM2", "signalwire")
+	got, err := s.Messages(ctx, storage.Scope{All: true}, "SM2", storage.Owner{Provider: "signalwire"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,13 +200,13 @@ func testMessageScope(t *testing.T, s *storage.Store) {
 	if err := s.InsertNormalised(ctx, schema.Normalised{Messages: []schema.MessageEvent{msgEvent("acme", "vonage", "M3", "sent", 0, 0)}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Messages(ctx, storage.Scope{Tenants: []string{"globex"}}, "M3", ""); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := s.Messages(ctx, storage.Scope{Tenants: []string{"globex"}}, "M3", storage.Owner{}); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("tenant globex sees acme's message: %v", err)
 	}
-	if got, err := s.Messages(ctx, storage.Scope{Tenants: []string{"globex", "acme"}}, "M3", ""); err != nil || got[0].Tenant != "acme" {
+	if got, err := s.Messages(ctx, storage.Scope{Tenants: []string{"globex", "acme"}}, "M3", storage.Owner{}); err != nil || got[0].Tenant != "acme" {
 		t.Errorf("tenant acme: %v %v", got, err)
 	}
-	if _, err := s.Messages(ctx, storage.Scope{All: true}, "M3' OR 1=1 --", ""); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := s.Messages(ctx, storage.Scope{All: true}, "M3' OR 1=1 --", storage.Owner{}); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("quoted id: %v", err)
 	}
 }
@@ -218,11 +219,11 @@ func testMessageAmbiguous(t *testing.T, s *storage.Store) {
 	if err := s.InsertNormalised(ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Messages(ctx, storage.Scope{All: true}, "X1", "")
+	got, err := s.Messages(ctx, storage.Scope{All: true}, "X1", storage.Owner{})
 	if err != nil || len(got) != 2 || got[0].Provider != "signalwire" || got[1].Provider != "vonage" {
 		t.Fatalf("ambiguous id: %+v %v", got, err)
 	}
-	got, err = s.Messages(ctx, storage.Scope{All: true}, "X1", "vonage")
+	got, err = s.Messages(ctx, storage.Scope{All: true}, "X1", storage.Owner{Provider: "vonage"})
 	if err != nil || len(got) != 1 || got[0].Status != "sent" {
 		t.Fatalf("provider filter: %+v %v", got, err)
 	}
