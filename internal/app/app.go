@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -117,8 +118,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 		a.ready.Register(consumerRaw)
 		a.ready.Register(consumerVerified)
 	}
-	if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
-		return fmt.Errorf("data_dir: %w", err)
+	if err := a.lockDataDir(); err != nil {
+		return err
 	}
 	sources, tokens, err := a.prepare()
 	if err != nil {
@@ -176,6 +177,45 @@ func (a *App) Start(ctx context.Context) (err error) {
 		a.serve("query", a.query.Register)
 	}
 	return nil
+}
+
+// lockDataDir takes data_dir for this process before anything opens a file
+// there, when this App keeps anything there: the jti memory (ingest), the
+// embedded broker or embedded ClickHouse. A second instance on the same
+// data_dir fails here, naming the holder, having changed nothing.
+func (a *App) lockDataDir() error {
+	embeddedKafka := (a.tiers.Ingest || a.tiers.Process) && len(a.cfg.Kafka.Brokers) == 0
+	embeddedClickHouse := (a.tiers.Process || a.tiers.Query) && a.store == nil && a.cfg.ClickHouse.DSN == ""
+	if !a.tiers.Ingest && !(a.tiers.Embedded && (embeddedKafka || embeddedClickHouse)) {
+		// Nothing of ours lives there, and the directory may be read-only.
+		if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
+			return fmt.Errorf("data_dir: %w", err)
+		}
+		return nil
+	}
+	release, err := lockDataDir(a.cfg, a.tierNames())
+	if err != nil {
+		return err
+	}
+	a.stops = append(a.stops, release) // first in, so released last
+	return nil
+}
+
+// tierNames describes the tiers for the lock file ("run", "ingest", ...).
+func (a *App) tierNames() string {
+	if a.tiers == All {
+		return "run"
+	}
+	var names []string
+	for _, t := range []struct {
+		on   bool
+		name string
+	}{{a.tiers.Ingest, "ingest"}, {a.tiers.Process, "process"}, {a.tiers.Query, "query"}} {
+		if t.on {
+			names = append(names, t.name)
+		}
+	}
+	return strings.Join(names, "+")
 }
 
 func (a *App) processorAlone() bool { return a.tiers.Process && !a.tiers.Ingest && !a.tiers.Query }

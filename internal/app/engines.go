@@ -7,10 +7,21 @@ import (
 	"path/filepath"
 
 	"github.com/hookledger/hookledger/internal/config"
+	"github.com/hookledger/hookledger/internal/dirlock"
 	"github.com/hookledger/hookledger/internal/kafkalog"
 	"github.com/hookledger/hookledger/storage"
 	"github.com/hookledger/hookledger/storage/clickhouse"
 )
+
+// lockDataDir locks cfg.DataDir for this process (see package dirlock).
+// The returned release is never nil on success.
+func lockDataDir(cfg *config.Config, command string) (release func(), err error) {
+	l, err := dirlock.Acquire(cfg.DataDir, command)
+	if err != nil {
+		return nil, err
+	}
+	return l.Release, nil
+}
 
 // startKafka returns the broker addresses to use, starting the embedded
 // broker under data_dir when none are configured and embedded engines are

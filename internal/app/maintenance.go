@@ -14,8 +14,15 @@ import (
 )
 
 // Migrate applies pending migrations (opening the embedded engine when no
-// DSN is configured) and exits.
+// DSN is configured, under the data_dir lock) and exits.
 func Migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	if cfg.ClickHouse.DSN == "" {
+		release, err := lockDataDir(cfg, "migrate")
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	store, err := openStore(ctx, cfg, true, log)
 	if err != nil {
 		return err
@@ -28,8 +35,16 @@ func Migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 // record is normalised again and inserted. Deterministic dedup keys make
 // this safe while the processor runs; rows whose key is unchanged are
 // replaced. Records the raw topic's retention already dropped cannot come
-// back.
+// back. On an embedded engine it takes the data_dir lock, so it runs only
+// while no `hookledger run` holds that data_dir.
 func Replay(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	if len(cfg.Kafka.Brokers) == 0 || cfg.ClickHouse.DSN == "" {
+		release, err := lockDataDir(cfg, "replay")
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	brokers, stopKafka, err := startKafka(cfg, true, log)
 	if err != nil {
 		return err
