@@ -11,7 +11,9 @@
 # target without emulation.
 #
 # Built with -tags nochdb: the embedded ClickHouse engine (chDB, the 566 MB
-# libchdb.so) is left out, so this image runs the production tiers
+# libchdb.so) is left out, and with it chdb-go's dlopen, which would make
+# the binary dynamically linked (it needs the libc loader, absent from
+# distroless/static). So this image runs the production tiers
 # (`ingest`, `process`, `query`, `migrate`, `replay`) against a ClickHouse
 # server (clickhouse.dsn). `run` works too when the config names Kafka
 # brokers and a ClickHouse DSN; with an empty dsn it fails at start with
@@ -25,8 +27,11 @@ ARG TARGETOS
 ARG TARGETARCH
 WORKDIR /src
 
-# Modules first, so a source change does not download them again.
+# Modules first, so a source change does not download them again. go.mod
+# replaces chdb-go with the patched copy under third_party (see its
+# README.md), whose go.mod the module graph needs.
 COPY go.mod go.sum ./
+COPY third_party/chdb-go/go.mod third_party/chdb-go/
 RUN --mount=type=cache,target=/go/pkg/mod \
     go mod download
 

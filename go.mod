@@ -51,3 +51,8 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+// chdb-go v2.0.1 with libchdb loaded on first use instead of in init(), so
+// commands and tests that never open the embedded engine run without it.
+// See third_party/chdb-go/README.md.
+replace github.com/chdb-io/chdb-go/v2 v2.0.1 => ./third_party/chdb-go

@@ -11,12 +11,13 @@ import (
 
 	"github.com/hookledger/hookledger/internal/kafkalog"
 	"github.com/hookledger/hookledger/internal/testinfra"
+	"github.com/hookledger/hookledger/internal/testinfra/chdbtest"
 	"github.com/hookledger/hookledger/provider/providers"
 	"github.com/hookledger/hookledger/schema"
 	"github.com/hookledger/hookledger/storage"
 )
 
-func TestMain(m *testing.M) { testinfra.Main(m) }
+func TestMain(m *testing.M) { chdbtest.Main(m) }
 
 func swRecord(sid, status string) []byte {
 	rec := &schema.Record{
@@ -77,7 +78,7 @@ func TestUnusableRecordsGoToDeadLettersWithoutStalling(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	store := testinfra.Store(t)
+	store := chdbtest.Store(t)
 	prod := kafkalog.NewProducer(brokers)
 	defer prod.Close()
 	ctx := context.Background()
@@ -129,7 +130,7 @@ func TestStorageFailureIsRetriedNotCommitted(t *testing.T) {
 	if err := kafkalog.EnsureTopics(context.Background(), brokers, []kafkalog.TopicSpec{{Name: raw, Partitions: 1, ReplicationFactor: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	store := testinfra.Store(t)
+	store := chdbtest.Store(t)
 	ctx := context.Background()
 	if err := store.Conn().Exec(ctx, "DROP DATABASE "+store.Database()); err != nil {
 		t.Fatal(err)

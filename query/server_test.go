@@ -17,12 +17,12 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/hookledger/hookledger/internal/config"
-	"github.com/hookledger/hookledger/internal/testinfra"
+	"github.com/hookledger/hookledger/internal/testinfra/chdbtest"
 	"github.com/hookledger/hookledger/schema"
 	"github.com/hookledger/hookledger/storage"
 )
 
-func TestMain(m *testing.M) { testinfra.Main(m) }
+func TestMain(m *testing.M) { chdbtest.Main(m) }
 
 const (
 	opsToken    = "ops-token"
@@ -46,7 +46,7 @@ func newAPI(t *testing.T) *api {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &api{t: t, e: echo.New(), store: testinfra.Store(t)}
+	a := &api{t: t, e: echo.New(), store: chdbtest.Store(t)}
 	New(a.store, tokens, slog.New(slog.DiscardHandler)).Register(a.e)
 	return a
 }

@@ -218,6 +218,11 @@ func (a *App) tierNames() string {
 	return strings.Join(names, "+")
 }
 
+// usesEmbeddedClickHouse reports whether Start opens the embedded engine.
+func (a *App) usesEmbeddedClickHouse() bool {
+	return (a.tiers.Process || a.tiers.Query) && a.store == nil && a.tiers.Embedded && a.cfg.ClickHouse.DSN == ""
+}
+
 func (a *App) processorAlone() bool { return a.tiers.Process && !a.tiers.Ingest && !a.tiers.Query }
 
 // prepare does everything that can fail because of the config alone —
@@ -251,6 +256,11 @@ func (a *App) prepare() (ingest.Sources, query.Tokens, error) {
 	}
 	if a.processorAlone() {
 		if err := a.listen("processor", a.cfg.Processor.Listen); err != nil {
+			return nil, nil, err
+		}
+	}
+	if a.usesEmbeddedClickHouse() {
+		if err := loadEmbeddedClickHouse(); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -19,10 +19,11 @@ import (
 
 	"github.com/hookledger/hookledger/internal/config"
 	"github.com/hookledger/hookledger/internal/testinfra"
+	"github.com/hookledger/hookledger/internal/testinfra/chdbtest"
 	"github.com/hookledger/hookledger/storage"
 )
 
-func TestMain(m *testing.M) { testinfra.Main(m) }
+func TestMain(m *testing.M) { chdbtest.Main(m) }
 
 // Test credentials. They exist only in tests.
 const (
@@ -115,7 +116,7 @@ sources:
 func startHarness(t *testing.T) *harness {
 	t.Helper()
 	brokers := testinfra.KafkaBrokers(t)
-	h := &harness{t: t, cfg: testConfig(t, brokers), store: testinfra.Store(t), brokers: brokers}
+	h := &harness{t: t, cfg: testConfig(t, brokers), store: chdbtest.Store(t), brokers: brokers}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

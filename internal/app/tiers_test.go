@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookledger/hookledger/internal/testinfra"
+	"github.com/hookledger/hookledger/internal/testinfra/chdbtest"
 )
 
 // TestProcessorAloneServesProbes: `hookledger process` has no API of its
@@ -18,7 +19,7 @@ import (
 func TestProcessorAloneServesProbes(t *testing.T) {
 	cfg := testConfig(t, testinfra.KafkaBrokers(t))
 	cfg.Processor.Listen = "127.0.0.1:0"
-	a := New(cfg, Tiers{Process: true}, slog.New(slog.NewTextHandler(io.Discard, nil)), WithStore(testinfra.Store(t)))
+	a := New(cfg, Tiers{Process: true}, slog.New(slog.NewTextHandler(io.Discard, nil)), WithStore(chdbtest.Store(t)))
 	if err := a.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

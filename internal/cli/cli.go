@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookledger/hookledger/internal/app"
+	"github.com/hookledger/hookledger/internal/buildinfo"
 	"github.com/hookledger/hookledger/internal/config"
 )
 
@@ -30,12 +31,15 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	version := buildinfo.Read().String()
 	root := &cobra.Command{
 		Use:           "hookledger",
 		Short:         "Verify, log and query SMS and voice provider callbacks",
+		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	var configPath string
@@ -77,6 +81,10 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 			},
 		},
 	)
+	root.AddCommand(&cobra.Command{
+		Use: "version", Short: "Print the version, VCS revision and Go version of this binary", Args: cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version) },
+	})
 	root.AddCommand(newMessageMediaCommand(os.LookupEnv), newVonageCommand(os.LookupEnv))
 	return root
 }

@@ -3,10 +3,12 @@
 // uses when the config names no ClickHouse DSN.
 //
 // chDB allows one data path per process: every Conn opened in a process must
-// use the same path. libchdb is located by chdb-go when this package is
-// initialised: CHDB_LIB_PATH, else /usr/local/lib/libchdb.so. A binary that
-// imports this package cannot start without the library; builds for a
-// ClickHouse server only use the "nochdb" build tag to leave it out.
+// use the same path. libchdb is loaded by the first Load or Open, not when
+// the program starts (chdb-go is patched for that, see
+// third_party/chdb-go): CHDB_LIB_PATH, else /usr/local/lib/libchdb.so. A
+// binary that imports this package runs every command that does not open
+// the engine without the library; builds for a ClickHouse server only use
+// the "nochdb" build tag to leave the package out and stay static.
 package chdb
 
 import (
@@ -18,6 +20,7 @@ import (
 	"os"
 
 	chdbgo "github.com/chdb-io/chdb-go/v2/chdb"
+	chdbpurego "github.com/chdb-io/chdb-go/v2/chdb-purego"
 
 	"github.com/hookledger/hookledger/storage"
 )
@@ -40,8 +43,23 @@ type Conn struct {
 
 var _ storage.Conn = (*Conn)(nil)
 
+// Load loads libchdb, once per process, and says what to set when it is
+// missing. Open calls it; a program calls it early to fail before starting
+// anything else.
+func Load() error {
+	if err := chdbpurego.Load(); err != nil {
+		return fmt.Errorf("chdb: load the embedded ClickHouse engine: %w; "+
+			"set CHDB_LIB_PATH to the path of libchdb.so (scripts/libchdb.sh fetches it and prints its path), "+
+			"or set clickhouse.dsn to use a ClickHouse server", err)
+	}
+	return nil
+}
+
 // Open opens (creating if needed) the engine at path.
 func Open(path string) (*Conn, error) {
+	if err := Load(); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(path, 0o755); err != nil {
 		return nil, fmt.Errorf("chdb: data path: %w", err)
 	}

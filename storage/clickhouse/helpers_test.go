@@ -13,13 +13,13 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/hookledger/hookledger/internal/testinfra"
+	"github.com/hookledger/hookledger/internal/testinfra/chdbtest"
 )
 
 // The test binary links the chDB driver through testinfra (and
 // TestRenderMatchesChDB uses chDB itself), so it needs libchdb
 // (CHDB_LIB_PATH) even to run only the server tests.
-func TestMain(m *testing.M) { testinfra.Main(m) }
+func TestMain(m *testing.M) { chdbtest.Main(m) }
 
 // Environment of the server tests.
 const (

@@ -20,7 +20,7 @@ import (
 	chdbgo "github.com/chdb-io/chdb-go/v2/chdb"
 	"github.com/google/uuid"
 
-	"github.com/hookledger/hookledger/internal/testinfra"
+	"github.com/hookledger/hookledger/internal/testinfra/chdbtest"
 )
 
 // encodeOne renders v as the only column of a row.
@@ -139,7 +139,7 @@ const renderQuery = `SELECT
 func TestRenderMatchesChDB(t *testing.T) {
 	ctx := context.Background()
 	var want []byte
-	if err := testinfra.ChDBConn(t).Select(ctx, renderQuery, func(row []byte) error {
+	if err := chdbtest.Conn(t).Select(ctx, renderQuery, func(row []byte) error {
 		want = bytes.Clone(row)
 		return nil
 	}); err != nil {
