@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hookledger/hookledger/internal/config"
 	"github.com/hookledger/hookledger/internal/kafkalog"
 	"github.com/hookledger/hookledger/provider"
 	"github.com/hookledger/hookledger/schema"
@@ -43,9 +45,15 @@ type Options struct {
 	// AuditBodyPrefix bounds the body kept for requests rejected before
 	// their body was accepted (404, 405, 413).
 	AuditBodyPrefix int
-	Logger          *slog.Logger
-	Metrics         prometheus.Registerer
-	Now             func() time.Time
+	// RedactHeaders are the headers whose values records never carry (see
+	// redactor); nil means config.DefaultRedactHeaders, empty means none.
+	RedactHeaders []string
+	// RedactionKey keys the hashes of redacted values (LoadRedactionKey);
+	// nil means a random key for this process.
+	RedactionKey []byte
+	Logger       *slog.Logger
+	Metrics      prometheus.Registerer
+	Now          func() time.Time
 }
 
 // HeaderEventID carries the event id on every ingest answer, accepted or
@@ -59,6 +67,7 @@ type Server struct {
 	o       Options
 	pub     Publisher
 	sources atomic.Pointer[Sources]
+	redact  *redactor
 	audit   *auditor
 	metrics *metrics
 }
@@ -74,7 +83,14 @@ func New(o Options, pub Publisher, sources Sources) *Server {
 	if o.Metrics == nil {
 		o.Metrics = prometheus.NewRegistry()
 	}
-	s := &Server{o: o, pub: pub, metrics: newMetrics(o.Metrics)}
+	if o.RedactHeaders == nil {
+		o.RedactHeaders = config.DefaultRedactHeaders
+	}
+	if o.RedactionKey == nil {
+		o.RedactionKey = make([]byte, 32)
+		_, _ = rand.Read(o.RedactionKey) // never fails (crypto/rand)
+	}
+	s := &Server{o: o, pub: pub, metrics: newMetrics(o.Metrics), redact: newRedactor(o.RedactHeaders, o.RedactionKey)}
 	s.sources.Store(&sources)
 	s.audit = newAuditor(s.publishRejection, o.AuditRate, o.AuditBurst, s.metrics, o.Logger)
 	return s
@@ -118,7 +134,7 @@ func (s *Server) handle(c echo.Context) error {
 	rec := &schema.Record{
 		Version: schema.RecordVersion, ID: newEventID(), ReceivedAt: s.o.Now().UTC(),
 		Source: sourceID(c), Method: r.Method, RemoteAddr: s.remoteAddr(r),
-		Headers: r.Header.Clone(),
+		Headers: s.redact.headers(r.Header),
 	}
 	rec.Headers.Set("Host", r.Host)
 	c.Response().Header().Set(HeaderEventID, rec.ID.String())

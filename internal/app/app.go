@@ -63,6 +63,7 @@ type App struct {
 	ingest          *ingest.Server
 	query           *query.Server
 	replays         *jtiguard.Guard
+	redactionKey    []byte
 	listeners       map[string]net.Listener
 	servers         []*http.Server
 	addrs           map[string]string
@@ -238,6 +239,9 @@ func (a *App) prepare() (ingest.Sources, query.Tokens, error) {
 		}
 		a.replays = replays
 		a.stops = append(a.stops, func() { _ = replays.Close() })
+		if a.redactionKey, err = ingest.LoadRedactionKey(filepath.Join(a.cfg.DataDir, "redaction.key")); err != nil {
+			return nil, nil, err
+		}
 		if sources, err = a.buildSources(a.cfg); err != nil {
 			return nil, nil, err
 		}
@@ -324,6 +328,7 @@ func (a *App) startIngest(producer *kafkalog.Producer, sources ingest.Sources) {
 		MaxBodyBytes: ic.MaxBodyBytes, AckTimeout: a.cfg.Kafka.AckTimeout,
 		URLs:      ingest.URLPolicy{PublicBaseURL: ic.PublicBaseURL, TrustForwardedHeaders: ic.TrustForwardedHeaders},
 		AuditRate: ic.Audit.RatePerSecond, AuditBurst: ic.Audit.Burst, AuditBodyPrefix: ic.Audit.BodyPrefixBytes,
+		RedactHeaders: ic.RedactHeaders, RedactionKey: a.redactionKey,
 		Logger: a.log, Metrics: a.metrics,
 	}, producer, sources)
 	a.ingest.Start()

@@ -99,6 +99,19 @@ type Ingest struct {
 	MaxBodyBytes          int64         `yaml:"max_body_bytes"`
 	Audit                 AuditLimit    `yaml:"audit"`
 	ShutdownTimeout       time.Duration `yaml:"shutdown_timeout"`
+	// RedactHeaders names the credential-bearing headers whose values are
+	// replaced (by a note, a keyed hash and, for a bearer JWT, its header
+	// and claims) in every record before it is written; see
+	// DefaultRedactHeaders. An empty list stores every header as sent.
+	RedactHeaders []string `yaml:"redact_headers"`
+}
+
+// DefaultRedactHeaders are the headers redacted when ingest.redact_headers
+// is not set: the standard credential headers and the usual API-key ones.
+// Provider signature headers are MACs of one request, not credentials.
+var DefaultRedactHeaders = []string{
+	"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie",
+	"X-Api-Key", "X-Auth-Token", "X-Access-Token", "X-Amz-Security-Token",
 }
 
 // AuditLimit rate-limits the audit records of rejections, per source and
@@ -187,6 +200,7 @@ func Defaults() Config {
 			MaxBodyBytes:    1 << 20,
 			Audit:           AuditLimit{RatePerSecond: 50, Burst: 500, BodyPrefixBytes: 4096},
 			ShutdownTimeout: 20 * time.Second,
+			RedactHeaders:   append([]string(nil), DefaultRedactHeaders...),
 		},
 		Processor: Processor{Listen: "127.0.0.1:8082", BatchSize: 1000, FlushInterval: 200 * time.Millisecond},
 		Query:     Query{Listen: "127.0.0.1:8081"},
@@ -285,6 +299,11 @@ func (c *Config) Validate() error {
 	if c.Ingest.Audit.BodyPrefixBytes < 0 {
 		errs = append(errs, fieldErr("ingest.audit.body_prefix_bytes", "must not be negative"))
 	}
+	for i, name := range c.Ingest.RedactHeaders {
+		if !headerNamePattern.MatchString(name) {
+			errs = append(errs, fieldErr(fmt.Sprintf("ingest.redact_headers[%d]", i), "must be a header name, got %q", name))
+		}
+	}
 	if c.Processor.BatchSize < 1 {
 		errs = append(errs, fieldErr("processor.batch_size", "must be at least 1"))
 	}
@@ -295,6 +314,9 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateSources()...)
 	return errors.Join(errs...)
 }
+
+// headerNamePattern is an HTTP field name (RFC 9110 token).
+var headerNamePattern = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 
 var identPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 

@@ -87,6 +87,7 @@ func TestParseRejectsWithFieldNames(t *testing.T) {
 		"typo in a source": {"sources:\n- {id: a, provider: signalwire, tenant: t, signalwire: {}, publik_url: x}", "sources[0].publik_url"},
 		"negative prefix":  {"ingest:\n  audit: {body_prefix_bytes: -1}", "ingest.audit.body_prefix_bytes"},
 		"zero burst":       {"ingest:\n  audit: {rate_per_second: 10, burst: 0}", "ingest.audit.burst"},
+		"bad header name":  {"ingest:\n  redact_headers: [Authorization, 'X Api Key']", "ingest.redact_headers[1]"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.doc), env(nil))
