@@ -40,30 +40,33 @@ func parsePage(c echo.Context) (storage.Page, error) {
 }
 
 // parseRange reads since (inclusive) and until (exclusive); either may be
-// absent, but when both are given the range must not be empty.
-func parseRange(c echo.Context) (since, until time.Time, err error) {
+// absent (nil), but when both are given the range must not be empty.
+func parseRange(c echo.Context) (since, until *time.Time, err error) {
 	if since, err = parseTime(c, "since"); err != nil {
-		return time.Time{}, time.Time{}, err
+		return nil, nil, err
 	}
 	if until, err = parseTime(c, "until"); err != nil {
-		return time.Time{}, time.Time{}, err
+		return nil, nil, err
 	}
-	if !since.IsZero() && !until.IsZero() && !until.After(since) {
-		return time.Time{}, time.Time{}, &badRequest{"until must be later than since"}
+	if since != nil && until != nil && !until.After(*since) {
+		return nil, nil, &badRequest{"until must be later than since"}
 	}
 	return since, until, nil
 }
 
-func parseTime(c echo.Context, name string) (time.Time, error) {
+// parseTime reads an RFC 3339 time; nil when the parameter is absent. Any
+// time it parses is a bound, the zero time included.
+func parseTime(c echo.Context, name string) (*time.Time, error) {
 	v := c.QueryParam(name)
 	if v == "" {
-		return time.Time{}, nil
+		return nil, nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
-		return time.Time{}, &badRequest{name + " must be an RFC 3339 time such as 2026-01-02T15:04:05Z"}
+		return nil, &badRequest{name + " must be an RFC 3339 time such as 2026-01-02T15:04:05Z"}
 	}
-	return t.UTC(), nil
+	t = t.UTC()
+	return &t, nil
 }
 
 // list answers the common list envelope.

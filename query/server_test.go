@@ -396,3 +396,43 @@ func TestStatsShape(t *testing.T) {
 		t.Errorf("daily by source: %v", body)
 	}
 }
+
+// TestEveryGivenTimeIsABound: since and until bound the list whatever time
+// they name, the zero time and the edges of RFC 3339 included; only an
+// absent parameter leaves a side open.
+func TestEveryGivenTimeIsABound(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	a.insert(schema.Normalised{Messages: []schema.MessageEvent{message("acme", "signalwire", "SM1", "sent", 0)}})
+	for _, c := range []struct {
+		query string
+		items int
+	}{
+		{"", 1},
+		{"until=0001-01-01T00:00:00Z", 0},
+		{"until=0000-01-01T00:00:00Z", 0},
+		{"until=1899-12-31T23:59:59Z", 0},
+		{"since=0001-01-01T00:00:00Z", 1},
+		{"since=0000-01-01T00:00:00Z&until=9999-12-31T23:59:59.999Z", 1},
+		{"since=9999-12-31T23:59:59Z", 0},
+		{"since=2300-01-01T00:00:00Z", 0},
+		{"until=2300-01-01T00:00:00Z", 1},
+		{"since=2026-11-22T10:00:00Z&until=2026-11-22T10:00:00.001Z", 1},
+		{"until=2026-11-22T10:00:00Z", 0},
+	} {
+		for _, path := range []string{"/v1/messages?", "/v1/stats/messages?"} {
+			status, body := a.ops(path + c.query)
+			if status != http.StatusOK {
+				t.Errorf("GET %s%s: %d %v", path, c.query, status, body)
+				continue
+			}
+			list, ok := body["items"].([]any)
+			if !ok {
+				list, _ = body["buckets"].([]any)
+			}
+			if len(list) != c.items {
+				t.Errorf("GET %s%s: %d results, want %d", path, c.query, len(list), c.items)
+			}
+		}
+	}
+}

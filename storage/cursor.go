@@ -55,8 +55,11 @@ const (
 
 // Page is the common list request.
 type Page struct {
-	Since, Until time.Time // zero = unbounded; Since inclusive, Until exclusive
-	Limit        int       // items per page; <= 0 means DefaultLimit, capped at MaxLimit
+	// Since (inclusive) and Until (exclusive) bound the list's time; nil
+	// leaves that side open. A given time is always a bound, however far
+	// off, the zero time.Time included (see timeRange).
+	Since, Until *time.Time
+	Limit        int // items per page; <= 0 means DefaultLimit, capped at MaxLimit
 	After        *Cursor
 }
 

@@ -35,7 +35,7 @@ func (s *Store) Rejections(ctx context.Context, scope Scope, f RejectionFilter, 
 	if f.Reason != "" {
 		w.add("reason = " + quote(f.Reason))
 	}
-	timeRange(&w, "received_at", p)
+	timeRange(&w, "received_at", p.Since, p.Until)
 	if p.After != nil {
 		w.add(fmt.Sprintf("(received_at, event_id) < (%s, toUUIDOrZero(%s))", timeLiteral(p.After.At), quote(p.After.ID)))
 	}
@@ -50,12 +50,41 @@ func (s *Store) Rejections(ctx context.Context, scope Scope, f RejectionFilter, 
 	return out, next, nil
 }
 
-// timeRange bounds column to p's [Since, Until).
-func timeRange(w *where, column string, p Page) {
-	if !p.Since.IsZero() {
-		w.add(column + " >= " + timeLiteral(p.Since))
+// storedTimes is the range every stored time lies in: DateTime64's
+// documented range [1900-01-01, 2300-01-01). Receive times are the clock's
+// and provider times are kept only when plausible (provider.PlausibleTime),
+// so nothing outside it is ever written.
+var storedTimes = struct{ from, to time.Time }{
+	time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC),
+	time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC),
+}
+
+// timeRange bounds column to [since, until); a nil side is open.
+//
+// Every given time is a bound. One outside storedTimes is decided here, as
+// the constant condition it amounts to, rather than sent as a literal that
+// an engine may saturate or wrap (older servers hold DateTime64 in
+// 1900..2299 only): since=0001-01-01 keeps every row, until=0001-01-01
+// none.
+func timeRange(w *where, column string, since, until *time.Time) {
+	if since != nil {
+		switch {
+		case !since.After(storedTimes.from):
+			// every stored time is at or after it
+		case !since.Before(storedTimes.to):
+			w.add("0")
+		default:
+			w.add(column + " >= " + timeLiteral(*since))
+		}
 	}
-	if !p.Until.IsZero() {
-		w.add(column + " < " + timeLiteral(p.Until))
+	if until != nil {
+		switch {
+		case !until.After(storedTimes.from):
+			w.add("0")
+		case !until.Before(storedTimes.to):
+			// every stored time is before it
+		default:
+			w.add(column + " < " + timeLiteral(*until))
+		}
 	}
 }

@@ -68,7 +68,7 @@ func (w where) String() string {
 // and LIMIT clause of that same keyset: one place spells the columns for
 // both, so the condition and the order cannot drift apart.
 func newestFirst(w *where, p Page, timeColumn, idColumn string) string {
-	timeRange(w, timeColumn, p)
+	timeRange(w, timeColumn, p.Since, p.Until)
 	if c := p.After; c != nil {
 		w.add("(" + timeColumn + ", provider, " + idColumn + ", tenant) < (" +
 			timeLiteral(c.At) + ", " + quote(c.Key) + ", " + quote(c.ID) + ", " + quote(c.Tenant) + ")")

@@ -52,7 +52,7 @@ func (g StatsGroup) column() (string, bool) {
 
 // StatsQuery selects the messages to summarise and how to bucket them.
 type StatsQuery struct {
-	Since, Until time.Time // bound the first event time; zero = unbounded; Until exclusive
+	Since, Until *time.Time // bound the first event time as in Page; nil = unbounded; Until exclusive
 	Interval     StatsInterval
 	GroupBy      StatsGroup
 }
@@ -115,7 +115,7 @@ func (s *Store) MessageStats(ctx context.Context, scope Scope, q StatsQuery) ([]
 		return nil, fmt.Errorf("storage: unknown stats grouping %q", q.GroupBy)
 	}
 	var w where
-	timeRange(&w, "first_at", Page{Since: q.Since, Until: q.Until})
+	timeRange(&w, "first_at", q.Since, q.Until)
 	delivered := quoteList([]string{schema.MessageDelivered, schema.MessageRead})
 	// Whole seconds, rounded half up: first_at <= first_delivered_at, as the
 	// first event is the earliest of all, the delivered one included.

@@ -151,10 +151,16 @@ func testMessageListFilters(t *testing.T, s *storage.Store) {
 		{"to (kept from an earlier event)", storage.MessageFilter{To: "+1000"}, storage.Page{}, []string{"M3", "M1"}},
 		{"from", storage.MessageFilter{From: "+2000"}, storage.Page{}, []string{"M2", "M1"}},
 		{"status and provider", storage.MessageFilter{Status: "delivered", Provider: "vonage"}, storage.Page{}, []string{"M4"}},
-		{"since/until bound the first event", storage.MessageFilter{}, storage.Page{Since: at(2 * min), Until: at(4 * min)}, []string{"M3", "M2"}},
-		{"until is exclusive", storage.MessageFilter{}, storage.Page{Until: at(2 * min)}, []string{"M1", "M4"}},
-		{"since is inclusive", storage.MessageFilter{}, storage.Page{Since: at(3 * min)}, []string{"M3"}},
+		{"since/until bound the first event", storage.MessageFilter{}, storage.Page{Since: ptr(at(2 * min)), Until: ptr(at(4 * min))}, []string{"M3", "M2"}},
+		{"until is exclusive", storage.MessageFilter{}, storage.Page{Until: ptr(at(2 * min))}, []string{"M1", "M4"}},
+		{"since is inclusive", storage.MessageFilter{}, storage.Page{Since: ptr(at(3 * min))}, []string{"M3"}},
 		{"no match", storage.MessageFilter{Source: "nope' OR '1'='1"}, storage.Page{}, nil},
+		// A given time is a bound however far off, the zero time.Time too.
+		{"until the zero time", storage.MessageFilter{}, storage.Page{Until: ptr(time.Time{})}, nil},
+		{"since the zero time", storage.MessageFilter{}, storage.Page{Since: ptr(time.Time{})}, []string{"M3", "M2", "M1", "M4"}},
+		{"until year 1899", storage.MessageFilter{}, storage.Page{Until: ptr(time.Date(1899, 12, 31, 0, 0, 0, 0, time.UTC))}, nil},
+		{"since year 9999", storage.MessageFilter{}, storage.Page{Since: ptr(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))}, nil},
+		{"until year 9999", storage.MessageFilter{}, storage.Page{Until: ptr(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))}, []string{"M3", "M2", "M1", "M4"}},
 	}
 	for _, c := range cases {
 		var got []string
@@ -509,7 +515,7 @@ func testCallListFilters(t *testing.T, s *storage.Store) {
 		{"status", acme, storage.CallFilter{Status: "busy"}, storage.Page{}, []string{"vonage/C2"}},
 		{"provider", acme, storage.CallFilter{Provider: "signalwire"}, storage.Page{}, []string{"signalwire/DUP", "signalwire/C3", "signalwire/C1"}},
 		{"source", acme, storage.CallFilter{Source: "vg"}, storage.Page{}, []string{"vonage/C2"}},
-		{"time range", acme, storage.CallFilter{}, storage.Page{Since: at(2 * min), Until: at(5 * min)}, []string{"signalwire/C3", "vonage/C2"}},
+		{"time range", acme, storage.CallFilter{}, storage.Page{Since: ptr(at(2 * min)), Until: ptr(at(5 * min))}, []string{"signalwire/C3", "vonage/C2"}},
 		{"scope hides globex", acme, storage.CallFilter{Provider: "signalwire", Status: "answered"}, storage.Page{}, []string{"signalwire/C3"}},
 	}
 	for _, c := range cases {
@@ -588,7 +594,7 @@ func testReplyList(t *testing.T, s *storage.Store) {
 		{"message_id", acme, storage.ReplyFilter{MessageID: "m1"}, storage.Page{}, []string{"r3", "r1"}},
 		{"from", acme, storage.ReplyFilter{From: "+100"}, storage.Page{}, []string{"r4", "r3", "r1"}},
 		{"to", all, storage.ReplyFilter{To: "+201"}, storage.Page{}, []string{"r3"}},
-		{"time range", all, storage.ReplyFilter{}, storage.Page{Since: at(2 * min), Until: at(3 * min)}, []string{"r4", "r3", "r2"}},
+		{"time range", all, storage.ReplyFilter{}, storage.Page{Since: ptr(at(2 * min)), Until: ptr(at(3 * min))}, []string{"r4", "r3", "r2"}},
 	} {
 		if got := list(c.scope, c.f, c.p); !slices.Equal(got, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
@@ -678,9 +684,9 @@ func testMessageStats(t *testing.T, s *storage.Store) {
 
 	// Since 11:00 leaves out V1 and V2, delivered after 11:00 but first
 	// seen before.
-	got = stats(acme, storage.StatsQuery{Since: hour11, Interval: storage.IntervalHour, GroupBy: storage.GroupByProvider})
+	got = stats(acme, storage.StatsQuery{Since: ptr(hour11), Interval: storage.IntervalHour, GroupBy: storage.GroupByProvider})
 	checkBuckets(t, "since 11:00", got, []bucketWant{{hour11, "signalwire", map[string]uint64{"sent": 1}, nil, nil, nil}})
-	got = stats(all, storage.StatsQuery{Until: hour10.Add(2 * min), Interval: storage.IntervalHour, GroupBy: storage.GroupByProvider})
+	got = stats(all, storage.StatsQuery{Until: ptr(hour10.Add(2 * min)), Interval: storage.IntervalHour, GroupBy: storage.GroupByProvider})
 	checkBuckets(t, "all tenants until 10:02", got, []bucketWant{
 		{hour10, "signalwire", map[string]uint64{"delivered": 20}, ptr(1.0), ptr[int64](10), ptr[int64](19)},
 		{hour10, "vonage", map[string]uint64{"failed": 1}, ptr(0.0), nil, nil},
