@@ -130,6 +130,15 @@ func NormaliseRecord(providers *provider.Registry, rec *schema.Record) (schema.N
 	if err != nil {
 		return schema.Normalised{}, fmt.Errorf("normalise %s record %s: %w", rec.Provider, rec.ID, err)
 	}
+	// An id that cannot be stored exactly is refused here, after ingest
+	// acknowledged the callback, rather than at ingest: only the normaliser
+	// knows which fields are ids, and nothing is lost, as the request stays
+	// byte-exact in the raw topic, the audit table (GET /v1/callbacks/{id})
+	// and the dead letter. No provider sends such ids; a tenant signing
+	// arbitrary ids for its own source could.
+	if err := n.CheckIdentity(); err != nil {
+		return schema.Normalised{}, fmt.Errorf("%w: %s record %s: %w", provider.ErrUnusable, rec.Provider, rec.ID, err)
+	}
 	return n, nil
 }
 

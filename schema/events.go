@@ -1,7 +1,11 @@
 package schema
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -90,4 +94,79 @@ func (n *Normalised) Add(other Normalised) {
 	n.Messages = append(n.Messages, other.Messages...)
 	n.Replies = append(n.Replies, other.Replies...)
 	n.Calls = append(n.Calls, other.Calls...)
+}
+
+// Bounds of a row's identity: MaxIDBytes for each id it carries (message,
+// reply, call, conversation, answered message), MaxDedupKeyBytes for its
+// dedup key. Provider ids are a few dozen ASCII bytes; the query API takes
+// ids and filter values up to MaxIDBytes, so every stored id can be asked
+// for.
+const (
+	MaxIDBytes       = 1024
+	MaxDedupKeyBytes = 4 * MaxIDBytes
+)
+
+// ErrBadIdentity is wrapped by CheckIdentity's errors.
+var ErrBadIdentity = errors.New("identity cannot be stored exactly")
+
+// CheckIdentity reports the first id or dedup key of n's rows that could
+// not be stored and found again exactly: one that is not valid UTF-8, holds
+// U+FFFD, or exceeds its bound.
+//
+// Ids are kept byte for byte or refused, never rewritten. Rows travel to
+// ClickHouse and out of the query API as JSON, which has no way to carry
+// invalid UTF-8: encoding/json turns each bad byte into U+FFFD, so SM\xff
+// and SM\xfe would become one message, and asking for SM\xff would find
+// nothing. A decoder upstream (the JSON payload's) may already have made
+// that substitution, which is why U+FFFD itself is refused: no provider
+// issues an id holding it, so it can only mark bytes already lost.
+func (n Normalised) CheckIdentity() error {
+	for _, r := range n.Messages {
+		if err := checkIDs("message event", r.DedupKey, r.MessageID); err != nil {
+			return err
+		}
+	}
+	for _, r := range n.Replies {
+		if err := checkIDs("reply", r.DedupKey, r.ReplyID, r.MessageID); err != nil {
+			return err
+		}
+	}
+	for _, r := range n.Calls {
+		if err := checkIDs("call event", r.DedupKey, r.CallID, r.ConversationID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkIDs(row, dedupKey string, ids ...string) error {
+	if err := checkID(dedupKey, MaxDedupKeyBytes); err != nil {
+		return fmt.Errorf("%w: %s dedup key %q: %s", ErrBadIdentity, row, truncated(dedupKey), err)
+	}
+	for _, id := range ids {
+		if err := checkID(id, MaxIDBytes); err != nil {
+			return fmt.Errorf("%w: %s id %q: %s", ErrBadIdentity, row, truncated(id), err)
+		}
+	}
+	return nil
+}
+
+func checkID(id string, limit int) error {
+	switch {
+	case len(id) > limit:
+		return fmt.Errorf("%d bytes, more than %d", len(id), limit)
+	case !utf8.ValidString(id):
+		return errors.New("not valid UTF-8")
+	case strings.ContainsRune(id, utf8.RuneError):
+		return errors.New("holds U+FFFD, the mark of bytes a decoder could not read")
+	}
+	return nil
+}
+
+// truncated shortens s for an error message.
+func truncated(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
 }
