@@ -49,14 +49,14 @@ func (s *Server) SetTokens(t Tokens) { s.tokens.Store(&t) }
 // Register mounts the API on e.
 func (s *Server) Register(e *echo.Echo) {
 	v1 := e.Group("/v1", s.authenticate)
-	v1.GET("/messages", s.listMessages)
-	v1.GET("/messages/:id", s.getMessage)
-	v1.GET("/calls", s.listCalls)
-	v1.GET("/calls/:id", s.getCall)
-	v1.GET("/replies", s.listReplies)
-	v1.GET("/stats/messages", s.messageStats)
-	v1.GET("/callbacks/:id", s.getCallback)
-	v1.GET("/rejections", s.listRejections)
+	v1.GET("/messages", s.listMessages, checkInput(""))
+	v1.GET("/messages/:id", s.getMessage, checkInput("message id"))
+	v1.GET("/calls", s.listCalls, checkInput(""))
+	v1.GET("/calls/:id", s.getCall, checkInput("call id"))
+	v1.GET("/replies", s.listReplies, checkInput(""))
+	v1.GET("/stats/messages", s.messageStats, checkInput(""))
+	v1.GET("/callbacks/:id", s.getCallback, checkInput("event id"))
+	v1.GET("/rejections", s.listRejections, checkInput(""))
 }
 
 const scopeKey = "hookledger.scope"
