@@ -2,6 +2,9 @@ package signalwire
 
 import (
 	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/hookledger/hookledger/provider"
@@ -78,5 +81,72 @@ func BenchmarkNormaliseMessageStatus(b *testing.B) {
 		if _, err := p.Normalise(rec); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// largeForm is an urlencoded form body of exactly size bytes made of n
+// parameters "p<i>=<value>", the last value padded to reach size.
+func largeForm(n, size int) string {
+	var b strings.Builder
+	b.Grow(size)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString("p")
+		b.WriteString(strconv.FormatInt(int64(i), 36))
+		b.WriteString("=v")
+	}
+	for b.Len() < size {
+		b.WriteByte('x')
+	}
+	return b.String()
+}
+
+// forgedSignature is a well-formed scheme B signature no key produces.
+var forgedSignature = base64.StdEncoding.EncodeToString([]byte("forged-hmac-sha1-20b"))
+
+// ingestAlternatives are the alternative URLs ingest offers for a request
+// to publicURL behind a proxy (see ingest.URLPolicy.Alternatives).
+var ingestAlternatives = provider.URLs(
+	"http://hooks.example.com/hooks/sw-main", "https://hooks.example.com/hooks/sw-main/",
+	internalURL, "https://10.0.3.7:8080/hooks/sw-main")
+
+// BenchmarkVerifyLarge compares, in one run, the cost of accepting a
+// genuine small callback with that of rejecting forged 1 MiB ones (and of
+// accepting a genuine 1 MiB one). Every request carries ingest's
+// alternative URLs, and two keys are configured: a forgery pays for every
+// key, URL variant, spelling and the diagnosis.
+func BenchmarkVerifyLarge(b *testing.B) {
+	const mib = 1 << 20
+	small := messageStatusForm("delivered")
+	bigBody := messageStatusForm("delivered")
+	bigBody.Set("Body", strings.Repeat("x", mib-len(small.Encode())))
+	cases := []struct {
+		name   string
+		req    *provider.Request
+		accept bool
+	}{
+		{"genuine-small", signBForm(formPost(publicURL, small.Encode()), HeaderSignature, keyCurrent, publicURL, small), true},
+		{"genuine-1MiB-9-params", signBForm(formPost(publicURL, bigBody.Encode()), HeaderSignature, keyCurrent, publicURL, bigBody), true},
+		{"forged-1MiB-150k-params", formPost(publicURL, largeForm(150_000, mib)), false},
+		{"forged-1MiB-1000-params", formPost(publicURL, largeForm(1000, mib)), false},
+	}
+	v := newTestVerifier(b, keyCurrent, keyPrevious)
+	for _, tc := range cases {
+		if !tc.accept {
+			tc.req.Header.Set(HeaderSignature, forgedSignature)
+		}
+		tc.req.AltURLs = ingestAlternatives
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.req.Body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				_, err := v.Verify(context.Background(), tc.req)
+				if (err == nil) != tc.accept {
+					b.Fatalf("Verify = %v, want accepted %v", err, tc.accept)
+				}
+			}
+		})
 	}
 }
