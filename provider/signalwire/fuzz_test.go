@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"gopkg.in/yaml.v3"
 
@@ -154,19 +155,34 @@ func referenceTails(req *provider.Request) []string {
 		}
 		byName[p.Name] = append(byName[p.Name], p.Value)
 	}
-	slices.Sort(names)
-	var inOrder, sorted strings.Builder
-	for _, n := range names {
-		for _, v := range byName[n] {
-			inOrder.WriteString(n + v)
-		}
-		vs := slices.Clone(byName[n])
-		slices.Sort(vs)
-		for _, v := range vs {
-			sorted.WriteString(n + v)
-		}
+	// Names sorted by bytes (Go) or by UTF-16 code units (JavaScript);
+	// repeated values as received, sorted, or sorted without duplicates
+	// (twilio-node 6.x), sorted the way the names are.
+	utf16Less := func(a, b string) int {
+		return slices.Compare(utf16.Encode([]rune(a)), utf16.Encode([]rune(b)))
 	}
-	return []string{inOrder.String(), sorted.String()}
+	var tails []string
+	for _, order := range []func(a, b string) int{strings.Compare, utf16Less} {
+		sortedNames := slices.Clone(names)
+		slices.SortStableFunc(sortedNames, order)
+		var received, sorted, unique strings.Builder
+		for _, n := range sortedNames {
+			vs := byName[n]
+			sortedVs := slices.Clone(vs)
+			slices.SortStableFunc(sortedVs, order)
+			seen := map[string]bool{}
+			for i := range vs {
+				received.WriteString(n + vs[i])
+				sorted.WriteString(n + sortedVs[i])
+				if !seen[sortedVs[i]] {
+					seen[sortedVs[i]] = true
+					unique.WriteString(n + sortedVs[i])
+				}
+			}
+		}
+		tails = append(tails, received.String(), sorted.String(), unique.String())
+	}
+	return tails
 }
 
 // referencePortVariants computes the port variants with net/url.
@@ -195,6 +211,20 @@ func referencePortVariants(s string) []string {
 		out = append(out, s[:end]+":80"+s[end:])
 	}
 	return out
+}
+
+// FuzzCompareUTF16 checks compareUTF16 against a plain reading of
+// JavaScript's string order: the UTF-16 encodings compared unit by unit.
+func FuzzCompareUTF16(f *testing.F) {
+	for _, p := range [][2]string{{"\uFF61", "\U0001F600"}, {"a", "ab"}, {"\U0001F600x", "\U0001F601"}, {"\xff", "\uFFFD"}, {"é", "e\u0301"}} {
+		f.Add(p[0], p[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		want := slices.Compare(utf16.Encode([]rune(a)), utf16.Encode([]rune(b)))
+		if got := compareUTF16(a, b); got != want {
+			t.Fatalf("compareUTF16(%q, %q) = %d, want %d", a, b, got, want)
+		}
+	})
 }
 
 // FuzzNormalise checks the payload parsers and the mapping: no panics,

@@ -11,7 +11,12 @@
 //   - scheme B: X-SignalWire-Signature or X-Twilio-Signature is base64
 //     HMAC-SHA1(key, URL + name+value of every urlencoded body parameter
 //     sorted by name), or for a JSON body the URL alone, where the URL carries
-//     bodySHA256=<hex SHA-256 of the body>.
+//     bodySHA256=<hex SHA-256 of the body>. The parameter string is
+//     accepted in each spelling the providers' SDKs sign: names in byte
+//     order (Go) or UTF-16 order (JavaScript), the values of a repeated
+//     name as received, sorted, or sorted without duplicates (twilio-node
+//     6.x). A form of more than provider.MaxParams pairs is malformed
+//     before any HMAC.
 //
 // Normalisation (SPEC §7) maps MessageStatus and CallStatus onto hookledger's
 // vocabularies and derives deterministic dedup keys.

@@ -11,7 +11,6 @@ import (
 	"hash"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/hookledger/hookledger/provider"
@@ -56,18 +55,50 @@ type macCheck struct {
 // match is the outcome of trying every key over URL variants and
 // string-to-sign tails.
 type match struct {
-	ok  bool
-	key int    // index into verifier.keys
-	url string // the URL variant that verified
+	ok   bool
+	key  int    // index into verifier.keys
+	url  string // the URL variant that verified
+	tail int    // index into scheme.tails.tails (and scheme.spellings)
 }
 
 // scheme describes what one verification attempt signs, so that the
 // acceptance path and the diagnosis path use exactly the same bytes.
 type scheme struct {
-	name   string   // for diagnoses, e.g. "scheme A (X-SignalWire-Signature, hex HMAC-SHA1 of URL + raw body)"
-	tails  [][]byte // what follows the URL in the signed bytes; any one may match
-	checks []macCheck
+	// name describes the scheme in diagnoses, with %s for header, e.g.
+	// "scheme A (%s, hex HMAC-SHA1 of URL + raw body)". It is formatted
+	// only when a diagnosis is written (see describe).
+	name   string
+	header string
+	tails  tailTree // what follows the URL in the signed bytes; any one may match
+	// spellings, for form parameters, lists per tail the parameter
+	// spellings that write it; nil for one fixed tail.
+	spellings []spellingSet
+	params    int // form parameters signed
+	checks    []macCheck
 }
+
+// describe is the scheme's name in diagnoses; for form parameters it lists
+// the spellings tried.
+func (s scheme) describe() string {
+	if s.spellings == nil {
+		return fmt.Sprintf(s.name, s.header)
+	}
+	labels := make([]string, len(s.spellings))
+	for i, set := range s.spellings {
+		labels[i] = set.String()
+	}
+	return fmt.Sprintf("scheme B (%s, base64 HMAC-SHA1 of URL + %d form parameters; parameter spellings tried: [%s])",
+		s.header, s.params, strings.Join(labels, "; "))
+}
+
+// diagnosisBudget bounds the bytes the near-miss search of one rejection
+// hashes (alternative URLs × keys × string to sign). A genuine callback's
+// search, a few KiB of parameters over a dozen URLs and two keys, fits
+// many times over; a forged megabyte body gets no alternative searched, so
+// a rejection never costs more than the verification every genuine
+// callback of its size may pay (every key over the URL and its port
+// variant).
+const diagnosisBudget = 256 << 10
 
 // Verify implements provider.Verifier. Checks run in SPEC §4 precedence:
 // missing_signature, malformed, bad_signature, payload_hash_mismatch.
@@ -108,8 +139,9 @@ func (v *verifier) Verify(_ context.Context, req *provider.Request) (provider.Ve
 func (v *verifier) verifySchemeA(req *provider.Request, sigHex string) (provider.Verified, error) {
 	sha1Sig, _ := hex.DecodeString(sigHex) // cannot fail: isHexSHA1
 	s := scheme{
-		name:   "scheme A (" + HeaderSignature + ", hex HMAC-SHA1 of URL + raw body)",
-		tails:  [][]byte{req.Body},
+		name:   "scheme A (%s, hex HMAC-SHA1 of URL + raw body)",
+		header: HeaderSignature,
+		tails:  singleTail(req.Body),
 		checks: []macCheck{{newHash: sha1.New, want: sha1Sig}},
 	}
 	if h := strings.TrimSpace(req.Header.Get(canonicalSHA256Signature)); h != "" {
@@ -118,7 +150,7 @@ func (v *verifier) verifySchemeA(req *provider.Request, sigHex string) (provider
 			return provider.Verified{}, provider.Reject(schema.ReasonBadSignature,
 				"%s is not %d hex digits (a hex HMAC-SHA256)", HeaderSHA256Signature, 2*sha256.Size)
 		}
-		s.name = "scheme A (" + HeaderSignature + " hex HMAC-SHA1 and " + HeaderSHA256Signature + " hex HMAC-SHA256 of URL + raw body)"
+		s.name = "scheme A (%s hex HMAC-SHA1 and " + HeaderSHA256Signature + " hex HMAC-SHA256 of URL + raw body)"
 		s.checks = append(s.checks, macCheck{newHash: sha256.New, want: sha256Sig})
 	}
 
@@ -142,6 +174,9 @@ func (v *verifier) verifySchemeA(req *provider.Request, sigHex string) (provider
 
 // verifySchemeB checks base64 HMAC-SHA1(key, URL + sorted form parameters),
 // or, when the URL carries bodySHA256, the URL alone and then the body hash.
+// The form is parsed once (by the caller) and each distinct spelling of its
+// parameter string built once (paramSpellings); per key and URL variant the
+// spellings are hashed together, sharing their common prefix (tailTree).
 func (v *verifier) verifySchemeB(req *provider.Request, header, sig string, formParams []provider.Param) (provider.Verified, error) {
 	sigBytes, err := base64.StdEncoding.Strict().DecodeString(sig)
 	// The decoder skips CR and LF anywhere in its input; re-encoding keeps
@@ -151,25 +186,18 @@ func (v *verifier) verifySchemeB(req *provider.Request, header, sig string, form
 			"%s is neither 40 hex digits (scheme A) nor the base64 of a %d-byte HMAC-SHA1 (scheme B)", header, sha1.Size)
 	}
 
-	s := scheme{checks: []macCheck{{newHash: sha1.New, want: sigBytes}}}
+	s := scheme{header: header, checks: []macCheck{{newHash: sha1.New, want: sigBytes}}, tails: singleTail(nil)}
 	bodyHash, hasBodyHash := queryParam(req.RawQuery(), bodyHashParam)
 	switch {
 	case hasBodyHash:
-		s.name = "scheme B (" + header + ", base64 HMAC-SHA1 of the URL carrying " + bodyHashParam + ")"
-		s.tails = [][]byte{nil}
+		s.name = "scheme B (%s, base64 HMAC-SHA1 of the URL carrying " + bodyHashParam + ")"
 	case req.Method == http.MethodGet:
-		s.name = "scheme B (" + header + ", base64 HMAC-SHA1 of the URL of a GET)"
-		s.tails = [][]byte{nil}
+		s.name = "scheme B (%s, base64 HMAC-SHA1 of the URL of a GET)"
 	case req.IsForm():
-		s.tails = paramTails(formParams)
-		s.name = fmt.Sprintf("scheme B (%s, base64 HMAC-SHA1 of URL + %d form parameters sorted by name", header, len(formParams))
-		if len(s.tails) > 1 {
-			s.name += "; repeated names tried with values in received and in sorted order"
-		}
-		s.name += ")"
+		s.tails, s.spellings = formTails(formParams)
+		s.params = len(formParams)
 	case len(req.Body) == 0:
-		s.name = "scheme B (" + header + ", base64 HMAC-SHA1 of the URL; empty body)"
-		s.tails = [][]byte{nil}
+		s.name = "scheme B (%s, base64 HMAC-SHA1 of the URL; empty body)"
 	default:
 		// Accepting this would authenticate the URL but not the body that
 		// normalisation then reads.
@@ -217,14 +245,18 @@ func (v *verifier) match(urls []string, s scheme) match {
 	return match{}
 }
 
-// matchURL tries every key (in configured order) and tail over one URL and
-// returns the first combination for which every check of s holds.
+// matchURL tries every key (in configured order) over one URL and every
+// tail of s, and returns the first combination for which every check of s
+// holds. The first check is computed over all tails at once (see
+// tailTree); the others, when there are any, only for the tail it matched.
 func (v *verifier) matchURL(signedURL string, s scheme) match {
+	first := s.checks[0]
 	for k := range v.keys {
-		for _, tail := range s.tails {
-			if macsMatch(v.keys[k].secret, signedURL, tail, s.checks) {
-				return match{ok: true, key: k, url: signedURL}
-			}
+		mac := hmac.New(first.newHash, v.keys[k].secret)
+		mac.Write([]byte(signedURL))
+		tail, ok := s.tails.match(mac, first.want)
+		if ok && macsMatch(v.keys[k].secret, signedURL, s.tails.tail(tail), s.checks[1:]) {
+			return match{ok: true, key: k, url: signedURL, tail: tail}
 		}
 	}
 	return match{}
@@ -233,6 +265,9 @@ func (v *verifier) matchURL(signedURL string, s scheme) match {
 // macsMatch reports whether HMAC(secret, signedURL + tail) equals the wanted
 // value of every check. Comparisons are constant-time.
 func macsMatch(secret []byte, signedURL string, tail []byte, checks []macCheck) bool {
+	if len(checks) == 0 {
+		return true
+	}
 	var sum [sha256.Size]byte
 	for _, c := range checks {
 		mac := hmac.New(c.newHash, secret)
@@ -267,32 +302,68 @@ func (v *verifier) diagnose(req *provider.Request, tried []string, s scheme) str
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: none of %d configured keys verifies over URL variants [%s]",
-		s.name, len(v.keys), strings.Join(tried, ", "))
+		s.describe(), len(v.keys), strings.Join(tried, ", "))
 	if len(alternatives) == 0 {
 		b.WriteString("; no alternative URLs to try")
+		b.WriteString(wrongWhat(s))
 		return b.String()
 	}
-	fmt.Fprintf(&b, "; alternative URLs tried for diagnosis [%s]", strings.Join(alternatives, ", "))
-	if m := v.match(alternatives, s); m.ok {
-		fmt.Fprintf(&b, "; NEAR MISS: would have verified over %s with key %s (still rejected): the provider signed a URL other than the one this source reconstructs; check public_url, public_base_url and trust_forwarded_headers",
-			m.url, v.keys[m.key].id)
-	} else {
-		b.WriteString("; none would have verified: wrong signing key, or the provider signed a URL not listed here")
+	searched := alternatives[:min(len(alternatives), v.affordable(alternatives, s))]
+	fmt.Fprintf(&b, "; alternative URLs tried for diagnosis [%s]", strings.Join(searched, ", "))
+	if len(searched) < len(alternatives) {
+		fmt.Fprintf(&b, " (%d more not searched: a %d-byte string to sign exceeds the diagnosis budget)",
+			len(alternatives)-len(searched), s.tails.size)
 	}
+	if m := v.match(searched, s); m.ok {
+		fmt.Fprintf(&b, "; NEAR MISS: would have verified over %s with key %s%s (still rejected): the provider signed a URL other than the one this source reconstructs; check public_url, public_base_url and trust_forwarded_headers",
+			m.url, v.keys[m.key].id, s.spelledAs(m))
+		return b.String()
+	}
+	b.WriteString("; none would have verified")
+	b.WriteString(wrongWhat(s))
 	return b.String()
 }
 
-// paramTails returns the scheme B strings-to-sign after the URL: parameters
-// sorted by name with repeated values in received order, and, only when it
-// differs, with repeated values sorted too.
-func paramTails(params []provider.Param) [][]byte {
-	byName := sortParams(params, false)
-	received := appendParams(make([]byte, 0, paramsLen(params)), byName)
-	if slices.IsSortedFunc(byName, compareParams) {
-		return [][]byte{received}
+// wrongWhat lists what can explain a signature that verifies nowhere. When
+// parameters are signed, they are as much a suspect as the key.
+func wrongWhat(s scheme) string {
+	if s.spellings == nil {
+		return ": wrong signing key, or the provider signed a URL not listed here"
 	}
-	sorted := appendParams(make([]byte, 0, len(received)), sortParams(params, true))
-	return [][]byte{received, sorted}
+	return ": wrong signing key, the provider signed a URL not listed here, or the form parameters differ from those it signed (changed in transit, or written in a spelling not tried)"
+}
+
+// spelledAs names the parameter spelling of m when the scheme has several.
+func (s scheme) spelledAs(m match) string {
+	if len(s.spellings) < 2 {
+		return ""
+	}
+	return " (parameters spelled: " + s.spellings[m.tail].String() + ")"
+}
+
+// affordable is how many of urls the near-miss search can try within
+// diagnosisBudget.
+func (v *verifier) affordable(urls []string, s scheme) int {
+	spent := 0
+	for i, u := range urls {
+		spent += len(v.keys) * len(s.checks) * (len(u) + s.tails.size)
+		if spent > diagnosisBudget {
+			return i
+		}
+	}
+	return len(urls)
+}
+
+// formTails returns the distinct scheme B parameter strings of a form body
+// (see paramSpellings) and, for each, the spellings that write it.
+func formTails(params []provider.Param) (tailTree, []spellingSet) {
+	spelled := paramSpellings(params)
+	tails := make([][]byte, len(spelled))
+	sets := make([]spellingSet, len(spelled))
+	for i, sp := range spelled {
+		tails[i], sets[i] = sp.tail, sp.spellings
+	}
+	return newTailTree(tails), sets
 }
 
 // paramsLen is the length of the scheme B parameter string.

@@ -141,6 +141,51 @@ func verifyCases() []verifyCase {
 			},
 			wantKey: keyCurrent,
 		},
+		// Rows signed by the providers' own JavaScript SDKs over publicURL
+		// with keyCurrent (getExpectedTwilioSignature of twilio-node 6.3.1
+		// and @signalwire/compatibility-api 3.2.0, params from Node's
+		// querystring.parse of the body), each checked with the same SDK's
+		// validateRequest.
+		{
+			name:    "B twilio-node 6.x: repeated values de-duplicated and sorted",
+			req:     func() *provider.Request { return sdkSigned(sdkRepeatedDup, "L3xNhoAYdnpZ9BD0jVP5Nn8k4fU=") },
+			wantKey: keyCurrent,
+		},
+		{
+			name:    "B @signalwire/compatibility-api: repeated values as received",
+			req:     func() *provider.Request { return sdkSigned(sdkRepeatedDup, "fOQ9I+BiX/VKoq/48UurMe5Oj1c=") },
+			wantKey: keyCurrent,
+		},
+		{
+			name:    "B JavaScript SDKs: names beyond the BMP sorted by UTF-16 code units",
+			req:     func() *provider.Request { return sdkSigned(sdkNonBMPNames, "NfLOER3sBcPH5go/Q9bmUFnat8M=") },
+			wantKey: keyCurrent,
+		},
+		{
+			name:    "B twilio-node 6.x: repeated values beyond the BMP sorted by UTF-16 code units, de-duplicated",
+			req:     func() *provider.Request { return sdkSigned(sdkNonBMPValues, "9Q2zDaO21w4GJA4nqy/3JO0KNic=") },
+			wantKey: keyCurrent,
+		},
+		{
+			name:    "B @signalwire/compatibility-api: repeated values beyond the BMP as received",
+			req:     func() *provider.Request { return sdkSigned(sdkNonBMPValues, "4WmE5Jlnk1ydbILc6mfAnQpuDcU=") },
+			wantKey: keyCurrent,
+		},
+		{
+			name:    "B twilio-node 6.x: UTF-16 names and de-duplicated sorted values together",
+			req:     func() *provider.Request { return sdkSigned(sdkMixed, "9uc6hshX/jMUvFr7Fr/EBFiaFps=") },
+			wantKey: keyCurrent,
+		},
+		{
+			name:    "B @signalwire/compatibility-api: UTF-16 names, values as received",
+			req:     func() *provider.Request { return sdkSigned(sdkMixed, "tqFYn11nfmwCnbpGX5JphjPTaVA=") },
+			wantKey: keyCurrent,
+		},
+		{
+			name:    "B twilio-node 6.x: repeated media URLs sorted",
+			req:     func() *provider.Request { return sdkSigned(sdkMedia, "FpI3aCX0F/NnKyVs0swyw99sreQ=") },
+			wantKey: keyCurrent,
+		},
 		{
 			name: "B GET signs the URL alone",
 			req: func() *provider.Request {
@@ -244,6 +289,24 @@ func verifyCases() []verifyCase {
 			name: "A malformed JSON body",
 			req: func() *provider.Request {
 				return signA(jsonPost(publicURL, `{"MessageSid":"SM1",`), keyCurrent, publicURL, false)
+			},
+			wantReason: schema.ReasonMalformed,
+		},
+		{
+			name: "B form over the parameter bound is malformed before any HMAC",
+			req: func() *provider.Request {
+				r := formPost(publicURL, "MessageSid=SM1"+strings.Repeat("&NumMedia=0", provider.MaxParams))
+				r.Header.Set(HeaderSignature, SignSchemeB(keyCurrent, publicURL, nil))
+				return r
+			},
+			wantReason: schema.ReasonMalformed,
+			detailHas:  []string{"1001 '&'-separated pairs", "more than 1000 parameters"},
+		},
+		{
+			name: "A GET query over the parameter bound is malformed",
+			req: func() *provider.Request {
+				u := publicURL + "?MessageSid=SM1" + strings.Repeat("&a=1", provider.MaxParams)
+				return signA(get(u), keyCurrent, u, false)
 			},
 			wantReason: schema.ReasonMalformed,
 		},
@@ -413,6 +476,39 @@ func verifyCases() []verifyCase {
 			detailHasNot: []string{"NEAR MISS"},
 		},
 		{
+			name: "B twilio-node signature over a changed value: the parameters are suspects too",
+			req: func() *provider.Request {
+				r := sdkSigned(strings.Replace(sdkMixed, "Tag=a", "Tag=z", 1), "9uc6hshX/jMUvFr7Fr/EBFiaFps=")
+				r.AltURLs = provider.URLs(internalURL)
+				return r
+			},
+			wantReason: schema.ReasonBadSignature,
+			detailHas: []string{"parameter spellings tried: [names in byte order, repeated values as received; ",
+				"names in UTF-16 order, repeated values sorted without duplicates]",
+				"URL variants [" + publicURL + ", https://hooks.example.com:443/hooks/sw-main]",
+				"none would have verified", "form parameters differ from those it signed"},
+		},
+		{
+			name: "B wrong key, nothing to try: the parameters are suspects too",
+			req: func() *provider.Request {
+				return signBForm(formPost(publicURL, deliveredBody), HeaderSignature, keyWrong, publicURL, delivered)
+			},
+			wantReason: schema.ReasonBadSignature,
+			detailHas: []string{"parameter spellings tried: [names in byte order, repeated values as received = ",
+				"no alternative URLs to try", "form parameters differ"},
+		},
+		{
+			name: "B near miss reports the spelling that verified",
+			req: func() *provider.Request {
+				r := sdkSigned(sdkMixed, "9uc6hshX/jMUvFr7Fr/EBFiaFps=")
+				r.URL = internalURL
+				r.AltURLs = provider.URLs(publicURL)
+				return r
+			},
+			wantReason: schema.ReasonBadSignature,
+			detailHas:  []string{"NEAR MISS", "parameters spelled: names in UTF-16 order, repeated values sorted without duplicates"},
+		},
+		{
 			name: "B key removed from config",
 			keys: []string{keyCurrent},
 			req: func() *provider.Request {
@@ -455,6 +551,26 @@ func verifyCases() []verifyCase {
 			wantReason: schema.ReasonBadSignature,
 		},
 	}
+}
+
+// Form bodies of the SDK-signed rows. Their parameters make the spellings
+// differ: a repeated name with a duplicate value, names and values with
+// U+FF61 (above U+E000 in the BMP) next to U+1F600 (outside it), whose
+// byte order and UTF-16 order disagree.
+const (
+	sdkRepeatedDup  = "MessageSid=SM1&MessageStatus=received&Tag=same&Tag=same&Tag=other"
+	sdkNonBMPNames  = "MessageSid=SM1&%EF%BD%A1=a&%F0%9F%98%80=b"
+	sdkNonBMPValues = "MessageSid=SM1&Tag=%F0%9F%98%80&Tag=%EF%BD%A1&Tag=%EF%BD%A1"
+	sdkMixed        = "MessageSid=SM1&%EF%BD%A1=a&Tag=b&%F0%9F%98%80=c&Tag=a&Tag=b&NumMedia=0"
+	sdkMedia        = "MessageSid=SM1&MediaUrl=https%3A%2F%2Fm%2Fz&MessageStatus=received&MediaUrl=https%3A%2F%2Fm%2Fa"
+)
+
+// sdkSigned is a form POST of body to publicURL carrying an SDK-computed
+// X-Twilio-Signature.
+func sdkSigned(body, signature string) *provider.Request {
+	r := formPost(publicURL, body)
+	r.Header.Set(HeaderTwilioSignature, signature)
+	return r
 }
 
 // flipLowBit changes a base64 character to the one whose 6-bit value

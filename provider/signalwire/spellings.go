@@ -1,0 +1,270 @@
+package signalwire
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hookledger/hookledger/provider"
+)
+
+// collation is the string order a signer sorts parameter names (and, when
+// it sorts them, repeated values) by.
+type collation uint8
+
+const (
+	// byteOrder compares UTF-8 bytes, which is code point order: Go's
+	// sort.Strings (twilio-go, SignSchemeB).
+	byteOrder collation = iota
+	// utf16Order compares UTF-16 code units: JavaScript's default
+	// Array.prototype.sort (twilio-node, @signalwire/compatibility-api).
+	// It differs from byteOrder only between a character at or above
+	// U+E000 in the BMP and one outside the BMP.
+	utf16Order
+)
+
+// valueOrder is how a signer writes the values of a repeated name.
+type valueOrder uint8
+
+const (
+	valuesReceived     valueOrder = iota // in received order (@signalwire/compatibility-api, twilio-go)
+	valuesSorted                         // sorted (SPEC §5: "also accept values sorted")
+	valuesSortedUnique                   // sorted, duplicates dropped (twilio-node 6.x)
+)
+
+// spelling is one way of writing the scheme B parameter string: name +
+// value of every parameter, names sorted by names, repeated values ordered
+// by values (sorted with the same collation as the names).
+type spelling struct {
+	names  collation
+	values valueOrder
+}
+
+// allSpellings lists the spellings verification tries, in the order a
+// match is reported: SPEC §5's own spelling first.
+var allSpellings = [...]spelling{
+	{byteOrder, valuesReceived}, {byteOrder, valuesSorted}, {byteOrder, valuesSortedUnique},
+	{utf16Order, valuesReceived}, {utf16Order, valuesSorted}, {utf16Order, valuesSortedUnique},
+}
+
+// String describes s for diagnoses.
+func (s spelling) String() string {
+	names := "names in byte order"
+	if s.names == utf16Order {
+		names = "names in UTF-16 order"
+	}
+	switch s.values {
+	case valuesSorted:
+		return names + ", repeated values sorted"
+	case valuesSortedUnique:
+		return names + ", repeated values sorted without duplicates"
+	}
+	return names + ", repeated values as received"
+}
+
+// spellingSet is a set of allSpellings, bit i standing for allSpellings[i].
+type spellingSet uint8
+
+// String names the spellings of the set, which write the same string.
+func (set spellingSet) String() string {
+	var names []string
+	for i, s := range allSpellings {
+		if set&(1<<i) != 0 {
+			names = append(names, s.String())
+		}
+	}
+	return strings.Join(names, " = ")
+}
+
+// spelled is the parameter string of the spellings in a set, which write
+// it identically.
+type spelled struct {
+	tail      []byte
+	spellings spellingSet
+}
+
+// paramSpellings returns the distinct scheme B parameter strings of params
+// with the spellings that produce each, in allSpellings order. Each string
+// is built once, and only for spellings that write it differently from an
+// earlier one: with ASCII names and no repeated name (every SignalWire
+// callback but an inbound message with several media) there is one.
+// params is not modified.
+func paramSpellings(params []provider.Param) []spelled {
+	g := groupParams(params)
+	var utf16Names []int // group order by UTF-16 names; nil when it is the byte order
+	for i := 1; i < g.len(); i++ {
+		if compareUTF16(g.name(i-1), g.name(i)) > 0 {
+			utf16Names = make([]int, g.len())
+			for j := range utf16Names {
+				utf16Names[j] = j
+			}
+			slices.SortStableFunc(utf16Names, func(a, b int) int { return compareUTF16(g.name(a), g.name(b)) })
+			break
+		}
+	}
+	var layouts [len(allSpellings)]layout
+	out := make([]spelled, 0, 1)
+next:
+	for i, s := range allSpellings {
+		l := layout{g: g}
+		compare := strings.Compare
+		if s.names == utf16Order {
+			l.order, compare = utf16Names, compareUTF16
+		}
+		if s.values != valuesReceived {
+			l.values = g.reorderedValues(s.values, compare)
+		}
+		for j := range out {
+			if layouts[j].equal(l) {
+				out[j].spellings |= 1 << i
+				continue next
+			}
+		}
+		layouts[len(out)] = l
+		out = append(out, spelled{tail: l.appendTo(make([]byte, 0, paramsLen(params))), spellings: 1 << i})
+	}
+	return out
+}
+
+// paramGroups is params grouped by name: sorted by name in byte order,
+// each name's values in received order.
+type paramGroups struct {
+	params []provider.Param
+	starts []int // group i is params[starts[i]:starts[i+1]]
+}
+
+func groupParams(params []provider.Param) paramGroups {
+	g := paramGroups{params: sortParams(params, false), starts: make([]int, 0, len(params)+1)}
+	for i, p := range g.params {
+		if i == 0 || g.params[i-1].Name != p.Name {
+			g.starts = append(g.starts, i)
+		}
+	}
+	g.starts = append(g.starts, len(g.params))
+	return g
+}
+
+func (g paramGroups) len() int                     { return len(g.starts) - 1 }
+func (g paramGroups) name(i int) string            { return g.params[g.starts[i]].Name }
+func (g paramGroups) group(i int) []provider.Param { return g.params[g.starts[i]:g.starts[i+1]] }
+
+// reorderedValues returns, per group, its values in order when that
+// differs from the received order (nil entries otherwise), or nil when no
+// group's differs.
+func (g paramGroups) reorderedValues(order valueOrder, compare func(a, b string) int) [][]string {
+	var out [][]string
+	for i := 0; i < g.len(); i++ {
+		group := g.group(i)
+		if len(group) < 2 {
+			continue
+		}
+		values := make([]string, len(group))
+		for j, p := range group {
+			values[j] = p.Value
+		}
+		ordered := orderValues(values, order, compare)
+		if slices.Equal(ordered, values) {
+			continue
+		}
+		if out == nil {
+			out = make([][]string, g.len())
+		}
+		out[i] = ordered
+	}
+	return out
+}
+
+// layout is what a spelling writes: the groups in an order (nil: byte
+// order), each with its values as received or, where values has an entry,
+// those. Equal layouts write the same string.
+type layout struct {
+	g      paramGroups
+	order  []int
+	values [][]string
+}
+
+func (l layout) equal(o layout) bool {
+	if !slices.Equal(l.order, o.order) || (l.values == nil) != (o.values == nil) {
+		return false
+	}
+	return l.values == nil || slices.EqualFunc(l.values, o.values, slices.Equal[[]string])
+}
+
+// appendTo appends the parameter string: name + value for each value.
+func (l layout) appendTo(dst []byte) []byte {
+	for k := 0; k < l.g.len(); k++ {
+		i := k
+		if l.order != nil {
+			i = l.order[k]
+		}
+		name := l.g.name(i)
+		if l.values != nil && l.values[i] != nil {
+			for _, v := range l.values[i] {
+				dst = append(append(dst, name...), v...)
+			}
+			continue
+		}
+		for _, p := range l.g.group(i) {
+			dst = append(append(dst, name...), p.Value...)
+		}
+	}
+	return dst
+}
+
+// orderValues returns values sorted by compare, without duplicates for
+// valuesSortedUnique. values is not modified.
+func orderValues(values []string, order valueOrder, compare func(a, b string) int) []string {
+	var sorted []string
+	if order == valuesSortedUnique {
+		// As JavaScript's Set: exact repeats dropped, first occurrences
+		// kept in received order (collation ties between different
+		// strings are not repeats).
+		seen := make(map[string]bool, len(values))
+		for _, v := range values {
+			if !seen[v] {
+				seen[v] = true
+				sorted = append(sorted, v)
+			}
+		}
+	} else {
+		sorted = slices.Clone(values)
+	}
+	slices.SortStableFunc(sorted, compare)
+	return sorted
+}
+
+// compareUTF16 orders a and b as JavaScript compares strings: by UTF-16
+// code units. Bytes that are not UTF-8 count as U+FFFD, as a JavaScript
+// signer decoding them would have seen.
+func compareUTF16(a, b string) int {
+	// Skip the common prefix, back to the start of the rune it ends in.
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	for i > 0 && (i < len(a) && !utf8.RuneStart(a[i]) || i < len(b) && !utf8.RuneStart(b[i])) {
+		i--
+	}
+	ia, ib := i, i
+	for ia < len(a) && ib < len(b) {
+		ra, na := utf8.DecodeRuneInString(a[ia:])
+		rb, nb := utf8.DecodeRuneInString(b[ib:])
+		if ra != rb {
+			return cmp.Compare(utf16Key(ra), utf16Key(rb))
+		}
+		ia, ib = ia+na, ib+nb
+	}
+	return cmp.Compare(len(a)-ia, len(b)-ib)
+}
+
+// utf16Key maps a rune to an integer whose order is the order of its UTF-16
+// code units: a BMP character is its one unit, a supplementary character
+// its high surrogate then its low surrogate.
+func utf16Key(r rune) int32 {
+	if r < 0x10000 {
+		return r << 10
+	}
+	r -= 0x10000
+	return (0xD800+r>>10)<<10 | r&0x3FF
+}
