@@ -71,7 +71,7 @@ sources:
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := New(Options{RawTopic: "r", VerifiedTopic: "v", MaxBodyBytes: 1 << 20, AckTimeout: time.Second,
+	s := New(Options{RawTopic: "r", MaxBodyBytes: 1 << 20, AckTimeout: time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, discardPublisher{}, sources)
 	e := echo.New()
 	s.Register(e)

@@ -31,7 +31,7 @@ sources:
   - {id: mm, provider: messagemedia, tenant: t, messagemedia: {keys: [{key_id: k1, public_key: %s}]}}
 `
 	sources := fuzzSources(f, cfg)
-	s := New(Options{RawTopic: "r", VerifiedTopic: "v", MaxBodyBytes: 4096, AckTimeout: time.Second, AuditBodyPrefix: 64,
+	s := New(Options{RawTopic: "r", MaxBodyBytes: 4096, AckTimeout: time.Second, AuditBodyPrefix: 64,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, discardPublisher{}, sources)
 	e := echo.New()
 	s.Register(e)

@@ -31,9 +31,8 @@ type Publisher interface {
 
 // Options configure a Server.
 type Options struct {
-	RawTopic      string
-	VerifiedTopic string
-	MaxBodyBytes  int64
+	RawTopic     string
+	MaxBodyBytes int64
 	// AckTimeout bounds the wait for Kafka; past it the answer is 503 with
 	// Retry-After so the provider retries.
 	AckTimeout time.Duration
@@ -204,9 +203,10 @@ func (s *Server) handle(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"id": rec.ID.String()})
 }
 
-// publishAccepted writes rec to the raw and verified topics and waits for
-// both acknowledgements. The wait survives the client hanging up: the
-// record may already be in Kafka, and the outcome should be logged whole.
+// publishAccepted writes rec to the raw topic and waits for the
+// acknowledgement (the processor's forwarder copies it to the verified
+// topic). The wait survives the client hanging up: the record may already
+// be in Kafka, and the outcome should be logged whole.
 func (s *Server) publishAccepted(ctx context.Context, rec *schema.Record) error {
 	value, err := schema.MarshalRecord(rec)
 	if err != nil {
@@ -215,12 +215,7 @@ func (s *Server) publishAccepted(ctx context.Context, rec *schema.Record) error 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.AckTimeout)
 	defer cancel()
 	start := time.Now()
-	key := rec.ID[:]
-	headers := recordHeaders(rec)
-	err = s.pub.Publish(ctx,
-		kafkalog.Message{Topic: s.o.RawTopic, Key: key, Value: value, Headers: headers},
-		kafkalog.Message{Topic: s.o.VerifiedTopic, Key: key, Value: value, Headers: headers},
-	)
+	err = s.pub.Publish(ctx, kafkalog.Message{Topic: s.o.RawTopic, Key: rec.ID[:], Value: value, Headers: schema.RecordHeaders(rec)})
 	s.metrics.publish.Observe(time.Since(start).Seconds())
 	return err
 }
@@ -230,11 +225,7 @@ func (s *Server) publishRejection(ctx context.Context, rec *schema.Record) error
 	if err != nil {
 		return err
 	}
-	return s.pub.Publish(ctx, kafkalog.Message{Topic: s.o.RawTopic, Key: rec.ID[:], Value: value, Headers: recordHeaders(rec)})
-}
-
-func recordHeaders(rec *schema.Record) map[string]string {
-	return map[string]string{"content-type": schema.RecordContentType, "hookledger-verdict": string(rec.Verdict)}
+	return s.pub.Publish(ctx, kafkalog.Message{Topic: s.o.RawTopic, Key: rec.ID[:], Value: value, Headers: schema.RecordHeaders(rec)})
 }
 
 // reject answers a rejection at once and audits it asynchronously, with

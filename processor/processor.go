@@ -1,7 +1,8 @@
 // Package processor turns Kafka records into ClickHouse rows (SPEC §6-§8).
-// Two consumer groups run side by side: one stores every raw record in the
-// audit table, one normalises verified records into message, reply and call
-// history. Offsets are committed only after ClickHouse has the rows; a
+// Three consumer groups run side by side: one stores every raw record in the
+// audit table, one (the Forwarder) copies accepted raw records to the
+// verified topic, one normalises verified records into message, reply and
+// call history. Offsets are committed only after ClickHouse has the rows; a
 // record that can never be normalised goes to the dead-letter topic instead
 // of stalling its partition.
 package processor

@@ -18,9 +18,37 @@ const RecordVersion = 1
 // tooling can tell the envelope version without decoding the value.
 const RecordContentType = "application/vnd.hookledger.record.v1+json"
 
+// Kafka headers of every record hookledger writes.
+const (
+	HeaderContentType = "content-type"       // RecordContentType
+	HeaderVerdict     = "hookledger-verdict" // the record's Verdict
+	// HeaderForward ("verified") marks an accepted raw-topic record whose
+	// copy into the verified topic is the processor's forwarder's job.
+	// Records without it were written to both topics by ingest itself
+	// (hookledger before the forwarder) and are not forwarded again.
+	HeaderForward = "hookledger-forward"
+)
+
+// RecordHeaders are the Kafka headers of r as ingest writes it to the raw
+// topic.
+func RecordHeaders(r *Record) map[string]string {
+	h := map[string]string{HeaderContentType: RecordContentType, HeaderVerdict: string(r.Verdict)}
+	if r.Verdict == VerdictAccepted {
+		h[HeaderForward] = "verified"
+	}
+	return h
+}
+
+// ToForward reports whether a raw-topic record with headers h is to be
+// copied into the verified topic: accepted and marked by HeaderForward.
+func ToForward(h map[string]string) bool {
+	return h[HeaderForward] == "verified" && h[HeaderVerdict] == string(VerdictAccepted)
+}
+
 // Record is one HTTP request received by ingest, exactly as it arrived, plus
-// what ingest decided about it. The same Record (same ID) is written to the
-// raw topic for every request and to the verified topic when accepted.
+// what ingest decided about it. Ingest writes every Record to the raw
+// topic; the processor's forwarder copies accepted ones, same key and
+// bytes, to the verified topic.
 //
 // Invariant: Body holds the request body byte-exact (it is never
 // re-serialised); for a rejection whose body was over the limit it holds a

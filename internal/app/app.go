@@ -44,6 +44,7 @@ type Tiers struct {
 const (
 	consumerRaw      = "consumer-audit"
 	consumerVerified = "consumer-history"
+	consumerForward  = "forwarder"
 )
 
 // All is `hookledger run`.
@@ -118,6 +119,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if a.tiers.Process {
 		a.ready.Register(consumerRaw)
 		a.ready.Register(consumerVerified)
+		a.ready.Register(consumerForward)
 	}
 	if err := a.lockDataDir(); err != nil {
 		return err
@@ -295,6 +297,8 @@ func (a *App) startProcessor(brokers []string, store *storage.Store, producer *k
 	}{
 		{consumerRaw, a.cfg.Kafka.RawTopic, a.cfg.Kafka.ConsumerGroup + ".audit", proc.HandleRaw},
 		{consumerVerified, a.cfg.Kafka.VerifiedTopic, a.cfg.Kafka.ConsumerGroup + ".history", proc.HandleVerified},
+		{consumerForward, a.cfg.Kafka.RawTopic, a.cfg.Kafka.ConsumerGroup + ".forward",
+			processor.NewForwarder(producer, a.cfg.Kafka.VerifiedTopic).Handle},
 	} {
 		consumer := kafkalog.NewConsumer(kafkalog.ConsumerOptions{
 			Brokers: brokers, Group: c.group, Topic: c.topic,
@@ -324,7 +328,7 @@ func (a *App) startProcessor(brokers []string, store *storage.Store, producer *k
 func (a *App) startIngest(producer *kafkalog.Producer, sources ingest.Sources) {
 	ic := a.cfg.Ingest
 	a.ingest = ingest.New(ingest.Options{
-		RawTopic: a.cfg.Kafka.RawTopic, VerifiedTopic: a.cfg.Kafka.VerifiedTopic,
+		RawTopic:     a.cfg.Kafka.RawTopic,
 		MaxBodyBytes: ic.MaxBodyBytes, AckTimeout: a.cfg.Kafka.AckTimeout,
 		URLs:      ingest.URLPolicy{PublicBaseURL: ic.PublicBaseURL, TrustForwardedHeaders: ic.TrustForwardedHeaders},
 		AuditRate: ic.Audit.RatePerSecond, AuditBurst: ic.Audit.Burst, AuditBodyPrefix: ic.Audit.BodyPrefixBytes,
