@@ -1,10 +1,8 @@
 package signalwire
 
 import (
-	"cmp"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/hookledger/hookledger/provider"
 )
@@ -94,12 +92,12 @@ func paramSpellings(params []provider.Param) []spelled {
 	g := groupParams(params)
 	var utf16Names []int // group order by UTF-16 names; nil when it is the byte order
 	for i := 1; i < g.len(); i++ {
-		if compareUTF16(g.name(i-1), g.name(i)) > 0 {
+		if provider.CompareUTF16(g.name(i-1), g.name(i)) > 0 {
 			utf16Names = make([]int, g.len())
 			for j := range utf16Names {
 				utf16Names[j] = j
 			}
-			slices.SortStableFunc(utf16Names, func(a, b int) int { return compareUTF16(g.name(a), g.name(b)) })
+			slices.SortStableFunc(utf16Names, func(a, b int) int { return provider.CompareUTF16(g.name(a), g.name(b)) })
 			break
 		}
 	}
@@ -110,7 +108,7 @@ next:
 		l := layout{g: g}
 		compare := strings.Compare
 		if s.names == utf16Order {
-			l.order, compare = utf16Names, compareUTF16
+			l.order, compare = utf16Names, provider.CompareUTF16
 		}
 		if s.values != valuesReceived {
 			l.values = g.reorderedValues(s.values, compare)
@@ -234,37 +232,3 @@ func orderValues(values []string, order valueOrder, compare func(a, b string) in
 	return sorted
 }
 
-// compareUTF16 orders a and b as JavaScript compares strings: by UTF-16
-// code units. Bytes that are not UTF-8 count as U+FFFD, as a JavaScript
-// signer decoding them would have seen.
-func compareUTF16(a, b string) int {
-	// Skip the common prefix, back to the start of the rune it ends in.
-	i := 0
-	for i < len(a) && i < len(b) && a[i] == b[i] {
-		i++
-	}
-	for i > 0 && (i < len(a) && !utf8.RuneStart(a[i]) || i < len(b) && !utf8.RuneStart(b[i])) {
-		i--
-	}
-	ia, ib := i, i
-	for ia < len(a) && ib < len(b) {
-		ra, na := utf8.DecodeRuneInString(a[ia:])
-		rb, nb := utf8.DecodeRuneInString(b[ib:])
-		if ra != rb {
-			return cmp.Compare(utf16Key(ra), utf16Key(rb))
-		}
-		ia, ib = ia+na, ib+nb
-	}
-	return cmp.Compare(len(a)-ia, len(b)-ib)
-}
-
-// utf16Key maps a rune to an integer whose order is the order of its UTF-16
-// code units: a BMP character is its one unit, a supplementary character
-// its high surrogate then its low surrogate.
-func utf16Key(r rune) int32 {
-	if r < 0x10000 {
-		return r << 10
-	}
-	r -= 0x10000
-	return (0xD800+r>>10)<<10 | r&0x3FF
-}
