@@ -231,4 +231,3 @@ func orderValues(values []string, order valueOrder, compare func(a, b string) in
 	slices.SortStableFunc(sorted, compare)
 	return sorted
 }
-

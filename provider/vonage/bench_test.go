@@ -111,6 +111,14 @@ func largeJSON(n, size int) []byte {
 	return body
 }
 
+// bigInbound is an inbound SMS whose text makes the signed form about size
+// bytes.
+func bigInbound(size int) []provider.Param {
+	p := smsInboundParams(testNow)
+	p[3].Value = strings.Repeat("x", size-300)
+	return p
+}
+
 // BenchmarkVerifyLarge compares, in one run, accepting genuine small
 // callbacks with rejecting forged 1 MiB ones, for both schemes and two
 // configured secrets.
@@ -122,6 +130,7 @@ func BenchmarkVerifyLarge(b *testing.B) {
 		return bearer(mustToken(b, wrongSecret, testNow, "forged", body))
 	}
 	form := "application/x-www-form-urlencoded"
+	bigJSON := []byte(strings.Replace(messagesStatusJSON, `"status":"`, `"client_ref":"`+strings.Repeat("x", mib-len(messagesStatusJSON))+`","status":"`, 1))
 	cases := []struct {
 		name   string
 		req    *provider.Request
@@ -129,6 +138,8 @@ func BenchmarkVerifyLarge(b *testing.B) {
 	}{
 		{"genuine-small-jwt", request(http.MethodPost, "", "application/json", bearer(mustToken(b, testSecret2, testNow, "bench", jwtBody)), jwtBody), true},
 		{"genuine-small-sms", request(http.MethodGet, mustSMS(b, SMSMethodMD5Hash, testSecret2, smsReceiptParams(testNow)), "", nil, nil), true},
+		{"genuine-1MiB-sms-form", request(http.MethodPost, "", form, nil, []byte(mustSMS(b, SMSMethodMD5Hash, testSecret2, bigInbound(mib)))), true},
+		{"genuine-1MiB-jwt-json", request(http.MethodPost, "", "application/json", bearer(mustToken(b, testSecret2, testNow, "bench", bigJSON)), bigJSON), true},
 		{"forged-1MiB-150k-params-sms-form", request(http.MethodPost, "", form, nil, []byte(largeForm(150_000, mib))), false},
 		{"forged-1MiB-1000-params-sms-form", request(http.MethodPost, "", form, nil, []byte(largeForm(1000, mib))), false},
 		{"forged-1MiB-50k-members-sms-json", request(http.MethodPost, "", "application/json", nil, largeJSON(50_000, mib)), false},

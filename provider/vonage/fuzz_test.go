@@ -10,11 +10,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/hookledger/hookledger/provider"
 	"github.com/hookledger/hookledger/schema"
@@ -130,12 +133,20 @@ func assertGenuineJWT(t *testing.T, req *provider.Request, token, secret string)
 		t.Fatalf("accepted a token whose HMAC does not recompute")
 	}
 	var claims struct {
-		Iss         string `json:"iss"`
-		APIKey      string `json:"api_key"`
-		PayloadHash string `json:"payload_hash"`
+		Iss         string   `json:"iss"`
+		APIKey      string   `json:"api_key"`
+		PayloadHash string   `json:"payload_hash"`
+		Exp         *float64 `json:"exp"`
+		Nbf         *float64 `json:"nbf"`
 	}
 	if json.Unmarshal(claimsJSON, &claims) != nil || claims.Iss != "Vonage" || claims.APIKey != testAPIKey {
 		t.Fatalf("accepted claims %s", claimsJSON)
+	}
+	// As jsonwebtoken judges them (expired at exp, not valid before nbf),
+	// with the claims read in whole seconds.
+	now := float64(req.ReceivedAt.Unix())
+	if claims.Exp != nil && now >= math.Trunc(*claims.Exp) || claims.Nbf != nil && math.Trunc(*claims.Nbf) > now {
+		t.Fatalf("accepted a token outside its exp/nbf validity: %s", claimsJSON)
 	}
 	hashOf := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 	want := strings.ToLower(claims.PayloadHash)
@@ -177,15 +188,24 @@ func assertGenuineSMS(t *testing.T, req *provider.Request, secret string) {
 	for n := range values {
 		names = append(names, n)
 	}
+	// Names in byte order (SPEC §5) or, as @vonage/sms sorts them, in
+	// UTF-16 code units.
+	byUTF16 := slices.Clone(names)
 	sort.Strings(names)
-	var s string
-	for _, n := range names {
-		s += "&" + n + "=" + strings.NewReplacer("&", "_", "=", "_").Replace(values[n])
+	sort.SliceStable(byUTF16, func(i, j int) bool {
+		return slices.Compare(utf16.Encode([]rune(byUTF16[i])), utf16.Encode([]rune(byUTF16[j]))) < 0
+	})
+	for _, order := range [][]string{names, byUTF16} {
+		var s string
+		for _, n := range order {
+			s += "&" + n + "=" + strings.NewReplacer("&", "_", "=", "_").Replace(values[n])
+		}
+		sum := md5.Sum([]byte(s + secret))
+		if strings.EqualFold(strings.TrimSpace(sig), hex.EncodeToString(sum[:])) {
+			return
+		}
 	}
-	sum := md5.Sum([]byte(s + secret))
-	if !strings.EqualFold(strings.TrimSpace(sig), hex.EncodeToString(sum[:])) {
-		t.Fatalf("accepted an SMS sig that does not recompute")
-	}
+	t.Fatalf("accepted an SMS sig that does not recompute")
 }
 
 // FuzzParsePayload: the payload parser, the GET hash input and the SMS

@@ -32,12 +32,15 @@ const jwtAlgorithm = "HS256"
 const replayMemoryWithoutWindow = 24 * time.Hour
 
 // Claims are the claims of a Vonage signed callback JWT that hookledger
-// checks. Other claims (application_id, exp, ...) are ignored.
+// checks. Other claims (sub, aud, ...) are ignored.
 //
 // Claims implements jwt.Claims so that jwt/v5 can decode into it; claim
-// validation itself is done by verifyJWT, in SPEC §4 order.
+// validation itself is done by verifyJWT, in SPEC §4 order (jwt/v5's own
+// is disabled).
 type Claims struct {
 	IssuedAt      *jwt.NumericDate `json:"iat"`
+	ExpiresAt     *jwt.NumericDate `json:"exp,omitempty"` // optional; honoured when present
+	NotBefore     *jwt.NumericDate `json:"nbf,omitempty"` // optional; honoured when present
 	ID            string           `json:"jti"`
 	Issuer        string           `json:"iss"`
 	APIKey        string           `json:"api_key,omitempty"`
@@ -51,11 +54,11 @@ func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error) { return c.IssuedAt, ni
 // GetIssuer implements jwt.Claims.
 func (c *Claims) GetIssuer() (string, error) { return c.Issuer, nil }
 
-// GetExpirationTime implements jwt.Claims; Vonage sends no exp.
-func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return nil, nil }
+// GetExpirationTime implements jwt.Claims.
+func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt, nil }
 
-// GetNotBefore implements jwt.Claims; Vonage sends no nbf.
-func (c *Claims) GetNotBefore() (*jwt.NumericDate, error) { return nil, nil }
+// GetNotBefore implements jwt.Claims.
+func (c *Claims) GetNotBefore() (*jwt.NumericDate, error) { return c.NotBefore, nil }
 
 // GetSubject implements jwt.Claims.
 func (c *Claims) GetSubject() (string, error) { return "", nil }
@@ -149,7 +152,10 @@ func bearerToken(h http.Header) (string, bool) {
 //     configured one;
 //  4. payload_hash_mismatch: payload_hash (absent included) matches none of
 //     the forms of the payload (see checkPayloadHash);
-//  5. stale_timestamp: iat further than max_age from the receive time;
+//  5. stale_timestamp: iat further than max_age from the receive time, or,
+//     when the token carries them, exp not after the receive time or nbf
+//     after it (as the SDKs' validator, jsonwebtoken, judges them: no
+//     leeway; max_age 0s disables the iat window only);
 //  6. replayed: the jti was seen within max_age (checked last, so that a
 //     rejected request never consumes a jti).
 func (v *verifier) verifyJWT(ctx context.Context, req *provider.Request, raw string, now time.Time) (provider.Verified, error) {
@@ -231,6 +237,9 @@ func (v *verifier) verifyJWT(ctx context.Context, req *provider.Request, raw str
 	if rej := checkWindow("JWT iat", iat, now, v.maxAge); rej != nil {
 		return provider.Verified{}, rej
 	}
+	if rej := checkValidity(&claims, now); rej != nil {
+		return provider.Verified{}, rej
+	}
 
 	// The window accepts iat up to max_age old inclusive; one more second
 	// (iat's resolution) keeps the jti remembered at that very instant.
@@ -251,6 +260,21 @@ func (v *verifier) verifyJWT(ctx context.Context, req *provider.Request, raw str
 		KeyID:   v.keyIDs[keyIndex],
 		Release: func(ctx context.Context) error { return v.replays.Forget(ctx, replayKey) },
 	}, nil
+}
+
+// checkValidity rejects a token used outside the validity its exp and nbf
+// claims state, when it has them: expired at exp (a token is valid only
+// before it), not yet valid before nbf.
+func checkValidity(c *Claims, now time.Time) *provider.Rejection {
+	if c.ExpiresAt != nil && !now.Before(c.ExpiresAt.Time) {
+		return provider.Reject(schema.ReasonStaleTimestamp, "JWT exp %s is not after the receive time %s: the token has expired",
+			c.ExpiresAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	if c.NotBefore != nil && now.Before(c.NotBefore.Time) {
+		return provider.Reject(schema.ReasonStaleTimestamp, "JWT nbf %s is after the receive time %s: the token is not valid yet",
+			c.NotBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // rejectAlg names the offending alg; the header value is attacker-chosen, so

@@ -36,6 +36,24 @@ var errUnsupportedBody = errors.New("body is neither JSON nor application/x-www-
 // parsePayload extracts the payload of req. An empty POST body is an empty
 // payload. Errors describe what could not be parsed, never its content.
 func parsePayload(req *provider.Request) (*payload, error) {
+	return parsePayloadUpTo(req, 0)
+}
+
+// parseSignedPayload is parsePayload for verification: a payload of more
+// than provider.MaxParams parameters or JSON members is refused (with an
+// error wrapping provider.ErrTooManyParams) before it is decoded, or, for
+// JSON, as soon as the decoder reaches one member too many.
+// Normalisation reads verified records with parsePayload, unbounded.
+func parseSignedPayload(req *provider.Request) (*payload, error) {
+	if err := req.CheckParamCount(); err != nil {
+		return nil, err
+	}
+	return parsePayloadUpTo(req, provider.MaxParams)
+}
+
+// parsePayloadUpTo is parsePayload with JSON objects of at most maxMembers
+// members (0: any number).
+func parsePayloadUpTo(req *provider.Request, maxMembers int) (*payload, error) {
 	if req.Method == http.MethodGet {
 		return paramsPayload(req.RawQuery())
 	}
@@ -43,7 +61,7 @@ func parsePayload(req *provider.Request) (*payload, error) {
 	case len(bytes.TrimSpace(req.Body)) == 0:
 		return &payload{index: map[string]int{}}, nil
 	case req.IsJSON():
-		return jsonPayload(req.Body)
+		return jsonPayload(req.Body, maxMembers)
 	case req.IsForm():
 		return paramsPayload(string(req.Body))
 	default:
@@ -74,8 +92,10 @@ func (p *payload) add(name, value string) bool {
 }
 
 // jsonPayload decodes a JSON object body member by member, so that member
-// order and first-wins duplicates match paramsPayload.
-func jsonPayload(body []byte) (*payload, error) {
+// order and first-wins duplicates match paramsPayload. With maxMembers > 0,
+// an object with more members is refused when the decoder reaches the
+// first one too many.
+func jsonPayload(body []byte, maxMembers int) (*payload, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if err != nil {
@@ -85,7 +105,10 @@ func jsonPayload(body []byte) (*payload, error) {
 		return nil, errors.New("JSON body is not an object")
 	}
 	p := &payload{index: map[string]int{}, raw: map[string]json.RawMessage{}}
-	for dec.More() {
+	for members := 0; dec.More(); members++ {
+		if maxMembers > 0 && members == maxMembers {
+			return nil, fmt.Errorf("JSON object of %d members or more: %w", maxMembers+1, provider.ErrTooManyParams)
+		}
 		tok, err := dec.Token()
 		if err != nil {
 			return nil, fmt.Errorf("bad JSON: %w", err)

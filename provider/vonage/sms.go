@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"hash"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +67,14 @@ func validSMSMethod(method string) bool {
 // name in byte order, with '&' and '=' inside values replaced by '_'.
 // params must hold one entry per name (see payload).
 func smsSigningString(params []provider.Param) string {
+	return smsSigningStrings(params)[0]
+}
+
+// smsSigningStrings returns smsSigningString and, when it differs, the same
+// string with the names in UTF-16 order, as @vonage/sms (JavaScript's
+// Array.prototype.sort) builds it to verify. The orders differ only for
+// names with characters beyond the BMP.
+func smsSigningStrings(params []provider.Param) []string {
 	sorted := make([]provider.Param, 0, len(params))
 	size := 0
 	for _, p := range params {
@@ -76,10 +84,23 @@ func smsSigningString(params []provider.Param) string {
 		sorted = append(sorted, p)
 		size += len(p.Name) + len(p.Value) + 2
 	}
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	byName := func(a, b provider.Param) int { return strings.Compare(a.Name, b.Name) }
+	byUTF16 := func(a, b provider.Param) int { return provider.CompareUTF16(a.Name, b.Name) }
+	slices.SortFunc(sorted, byName)
+	out := []string{appendSigning(size, sorted)}
+	if !slices.IsSortedFunc(sorted, byUTF16) {
+		slices.SortStableFunc(sorted, byUTF16)
+		out = append(out, appendSigning(size, sorted))
+	}
+	return out
+}
+
+// appendSigning writes "&name=value" for each parameter in order, with '&'
+// and '=' inside values replaced by '_'.
+func appendSigning(size int, params []provider.Param) string {
 	var b strings.Builder
 	b.Grow(size)
-	for _, p := range sorted {
+	for _, p := range params {
 		b.WriteByte('&')
 		b.WriteString(p.Name)
 		b.WriteByte('=')
@@ -175,37 +196,59 @@ func (v *verifier) verifySMS(p *payload, sig string, now time.Time) (provider.Ve
 			"SMS API timestamp %q is not unix seconds", provider.Clip(tsText, 32))
 	}
 
-	signing := smsSigningString(p.params)
+	signings := smsSigningStrings(p.params)
 	got := strings.ToLower(strings.TrimSpace(sig))
-	for i, secret := range v.secrets {
-		want, err := smsDigest(v.smsMethod, signing, secret)
-		if err != nil {
-			return provider.Verified{}, err // unreachable: the method was validated
-		}
-		if subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1 {
-			if rej := checkWindow("SMS API timestamp", time.Unix(ts, 0), now, v.maxAge); rej != nil {
-				return provider.Verified{}, rej
+	for _, signing := range signings {
+		for i, secret := range v.secrets {
+			want, err := smsDigest(v.smsMethod, signing, secret)
+			if err != nil {
+				return provider.Verified{}, err // unreachable: the method was validated
 			}
-			return provider.Verified{KeyID: v.keyIDs[i]}, nil
+			if subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1 {
+				if rej := checkWindow("SMS API timestamp", time.Unix(ts, 0), now, v.maxAge); rej != nil {
+					return provider.Verified{}, rej
+				}
+				return provider.Verified{KeyID: v.keyIDs[i]}, nil
+			}
 		}
 	}
+	orders := "names in byte order"
+	if len(signings) > 1 {
+		orders = "names in byte order and in UTF-16 order"
+	}
 	return provider.Verified{}, provider.Reject(schema.ReasonBadSignature,
-		"SMS API sig (%d hex digits) matched no secret with sms_signature_method %s; tried %s over %d parameters%s",
-		len(got), v.smsMethod, strings.Join(v.keyIDs, ", "), len(p.params)-1, v.smsNearMiss(signing, got))
+		"SMS API sig (%d hex digits) matched no secret with sms_signature_method %s; tried %s over %d parameters (%s)%s",
+		len(got), v.smsMethod, strings.Join(v.keyIDs, ", "), len(p.params)-1, orders, v.smsNearMiss(signings, got))
 }
+
+// smsDiagnosisBudget bounds the bytes the near-miss search of one rejected
+// sig hashes (other methods × secrets × signing strings). A genuine
+// callback's signing string, a few hundred bytes, fits hundreds of times;
+// a forged megabyte payload is not searched, so its rejection costs no
+// more than the verification a genuine payload of its size pays.
+const smsDiagnosisBudget = 256 << 10
 
 // smsNearMiss explains a failed sig when another method would have verified
 // it: the usual sign of an account whose signature method differs from the
 // configured one. The request is still rejected.
-func (v *verifier) smsNearMiss(signing, got string) string {
+func (v *verifier) smsNearMiss(signings []string, got string) string {
+	cost := 0
+	for _, s := range signings {
+		cost += (len(smsMethods) - 1) * len(v.secrets) * len(s)
+	}
+	if cost > smsDiagnosisBudget {
+		return "; other methods not tried (the signing string exceeds the diagnosis budget)"
+	}
 	for _, method := range smsMethods {
 		if method == v.smsMethod {
 			continue
 		}
-		for i, secret := range v.secrets {
-			want, err := smsDigest(method, signing, secret)
-			if err == nil && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1 {
-				return fmt.Sprintf("; it would verify with sms_signature_method %s and secret %s", method, v.keyIDs[i])
+		for _, signing := range signings {
+			for i, secret := range v.secrets {
+				want, err := smsDigest(method, signing, secret)
+				if err == nil && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1 {
+					return fmt.Sprintf("; it would verify with sms_signature_method %s and secret %s", method, v.keyIDs[i])
+				}
 			}
 		}
 	}

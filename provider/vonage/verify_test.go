@@ -119,6 +119,25 @@ func mustSig(t testing.TB, method, secret string, params []provider.Param) strin
 	return sig
 }
 
+// Tokens signed by jsonwebtoken (the signer and validator of @vonage/jwt
+// 1.17.1) with HS256 and testSecret over sdkJWTBody, iat 5 s before
+// testNow; sdkValid is what @vonage/jwt's verifySignature answers with its
+// clock at testNow.
+const (
+	sdkJWTBody   = `{"message_uuid":"aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab","to":"447700900000","from":"447700900001","timestamp":"2024-04-04T18:32:10.123Z","status":"delivered"}`
+	sdkExpPast   = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpYXQiOjE3MTIyNTU1MzAsImp0aSI6ImV4cC1wYXN0IiwiaXNzIjoiVm9uYWdlIiwiYXBpX2tleSI6ImFiY2QxMjM0IiwiYXBwbGljYXRpb25faWQiOiI5YjFjOWExZS0xMjM0LTRkNGUtOGYwMC02YTdiOGM5ZDBlMWYiLCJwYXlsb2FkX2hhc2giOiI3MTI1ZGRlNWNiNGY4MmNhMjQzMWE5NWE0OGQ3YmVkODljOTAwMTI4OWQyNjQ3NDFiZTJkZWZkYmZlNzc3YWVlIiwiZXhwIjoxNzEyMjU1NTM0fQ.P1nmm6ibAzP5Yhos3euDxy4eldREXp5LUyN3ukzvjw4"   // exp 1 s before testNow; sdkValid false
+	sdkExpNow    = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpYXQiOjE3MTIyNTU1MzAsImp0aSI6ImV4cC1ub3ciLCJpc3MiOiJWb25hZ2UiLCJhcGlfa2V5IjoiYWJjZDEyMzQiLCJhcHBsaWNhdGlvbl9pZCI6IjliMWM5YTFlLTEyMzQtNGQ0ZS04ZjAwLTZhN2I4YzlkMGUxZiIsInBheWxvYWRfaGFzaCI6IjcxMjVkZGU1Y2I0ZjgyY2EyNDMxYTk1YTQ4ZDdiZWQ4OWM5MDAxMjg5ZDI2NDc0MWJlMmRlZmRiZmU3NzdhZWUiLCJleHAiOjE3MTIyNTU1MzV9.vGagJPEfyONN3nWoGl4IAwkh0QCWP31JrJe4qRYcJB8"     // exp at testNow; sdkValid false
+	sdkExpFuture = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpYXQiOjE3MTIyNTU1MzAsImp0aSI6ImV4cC1mdXR1cmUiLCJpc3MiOiJWb25hZ2UiLCJhcGlfa2V5IjoiYWJjZDEyMzQiLCJhcHBsaWNhdGlvbl9pZCI6IjliMWM5YTFlLTEyMzQtNGQ0ZS04ZjAwLTZhN2I4YzlkMGUxZiIsInBheWxvYWRfaGFzaCI6IjcxMjVkZGU1Y2I0ZjgyY2EyNDMxYTk1YTQ4ZDdiZWQ4OWM5MDAxMjg5ZDI2NDc0MWJlMmRlZmRiZmU3NzdhZWUiLCJleHAiOjE3MTIyNTY0MzV9.YrYRRcnB6OZE2cnF89Xpc8t-gZ1ZyGOBjRv9xa-hzkw" // exp 900 s after testNow; sdkValid true
+	sdkNbfFuture = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpYXQiOjE3MTIyNTU1MzAsImp0aSI6Im5iZi1mdXR1cmUiLCJpc3MiOiJWb25hZ2UiLCJhcGlfa2V5IjoiYWJjZDEyMzQiLCJhcHBsaWNhdGlvbl9pZCI6IjliMWM5YTFlLTEyMzQtNGQ0ZS04ZjAwLTZhN2I4YzlkMGUxZiIsInBheWxvYWRfaGFzaCI6IjcxMjVkZGU1Y2I0ZjgyY2EyNDMxYTk1YTQ4ZDdiZWQ4OWM5MDAxMjg5ZDI2NDc0MWJlMmRlZmRiZmU3NzdhZWUiLCJuYmYiOjE3MTIyNTU1OTV9.Nctiiqd2UeEtZR8grUp7lGdbJ3FT9g9rUu8p0ZhciZs" // nbf 60 s after testNow; sdkValid false
+	sdkNbfPast   = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpYXQiOjE3MTIyNTU1MzAsImp0aSI6Im5iZi1wYXN0IiwiaXNzIjoiVm9uYWdlIiwiYXBpX2tleSI6ImFiY2QxMjM0IiwiYXBwbGljYXRpb25faWQiOiI5YjFjOWExZS0xMjM0LTRkNGUtOGYwMC02YTdiOGM5ZDBlMWYiLCJwYXlsb2FkX2hhc2giOiI3MTI1ZGRlNWNiNGY4MmNhMjQzMWE5NWE0OGQ3YmVkODljOTAwMTI4OWQyNjQ3NDFiZTJkZWZkYmZlNzc3YWVlIiwibmJmIjoxNzEyMjU1NTMwfQ.T_lFeUiVlVf-LJwn-s-pqBYVzysP1xIqfAS2w_H3Bdo"   // nbf 5 s before testNow; sdkValid true
+)
+
+// sdkSMSQuery is a delivery receipt GET whose md5hash sig (testSecret) was
+// built as @vonage/sms 1.24.1 verifySignature builds it, names sorted by
+// JavaScript's Array.prototype.sort (UTF-16 order: U+1F600 before U+FF61),
+// and accepted by it.
+const sdkSMSQuery = "msisdn=447700900000&to=AcmeInc&messageId=0A0000001234567B&status=delivered&err-code=0&message-timestamp=2024-04-04%2018%3A32%3A12&timestamp=1712255535&nonce=n-1&%EF%BD%A1=a&%F0%9F%98%80=b&sig=4806425907ed9e4f7c7ba25363cee16d"
+
 type verifyCase struct {
 	name     string
 	settings string
@@ -180,6 +199,15 @@ func TestVerify(t *testing.T) {
 			req: func(t *testing.T) *provider.Request {
 				return jsonPost(mustToken(t, testSecret, testNow.Add(-72*time.Hour), "c6f4a3d4-0007", body), body)
 			}, wantKey: ok1},
+		{name: "jwt exp in the future (jsonwebtoken-signed)", settings: settingsJWT,
+			req:     func(t *testing.T) *provider.Request { return jsonPost(sdkExpFuture, []byte(sdkJWTBody)) },
+			wantKey: ok1},
+		{name: "jwt nbf in the past (jsonwebtoken-signed)", settings: settingsJWT,
+			req:     func(t *testing.T) *provider.Request { return jsonPost(sdkNbfPast, []byte(sdkJWTBody)) },
+			wantKey: ok1},
+		{name: "sms names in UTF-16 order (@vonage/sms)", settings: settingsSMS("md5hash"),
+			req:     func(t *testing.T) *provider.Request { return request(http.MethodGet, sdkSMSQuery, "", nil, nil) },
+			wantKey: ok1},
 		{name: "jwt bearer scheme is case-insensitive", settings: settingsJWT,
 			req: func(t *testing.T) *provider.Request {
 				r := jsonPost("", body)
@@ -206,7 +234,38 @@ func TestVerify(t *testing.T) {
 				return request(http.MethodGet, f[:strings.LastIndex(f, "&sig=")], "", nil, nil)
 			}, wantReason: schema.ReasonMissingSignature},
 
+		{name: "payload over the parameter bound without a sig is missing_signature", settings: settingsSMS("md5hash"),
+			req: func(t *testing.T) *provider.Request {
+				return request(http.MethodPost, "", "application/x-www-form-urlencoded", nil, []byte(manyParams(provider.MaxParams+1)))
+			}, wantReason: schema.ReasonMissingSignature, wantDetail: "more than 1000 parameters"},
+
 		// --- malformed ---
+		{name: "sms form over the parameter bound is malformed before any digest", settings: settingsSMS("md5hash"),
+			req: func(t *testing.T) *provider.Request {
+				f := mustSMS(t, "md5hash", testSecret, smsInboundParams(testNow))
+				return request(http.MethodPost, "", "application/x-www-form-urlencoded", nil, []byte(f+"&"+manyParams(provider.MaxParams)))
+			}, wantReason: schema.ReasonMalformed, wantDetail: "1011 '&'-separated pairs"},
+		{name: "sms query over the parameter bound is malformed", settings: settingsSMS("md5hash"),
+			req: func(t *testing.T) *provider.Request {
+				return request(http.MethodGet, mustSMS(t, "md5hash", testSecret, smsReceiptParams(testNow))+"&"+manyParams(provider.MaxParams), "", nil, nil)
+			}, wantReason: schema.ReasonMalformed},
+		{name: "sms JSON over the member bound is malformed", settings: settingsSMS("md5hash"),
+			req: func(t *testing.T) *provider.Request {
+				p := smsReceiptParams(testNow)
+				for i := range provider.MaxParams {
+					p = append(p, provider.Param{Name: fmt.Sprint("x", i), Value: "1"})
+				}
+				return request(http.MethodPost, "", "application/json", nil, jsonOf(p, mustSig(t, "md5hash", testSecret, p)))
+			}, wantReason: schema.ReasonMalformed, wantDetail: "JSON object of 1001 members or more"},
+		{name: "sms hint skipped over the bound when sms_signature_method unset", settings: settingsJWT,
+			req: func(t *testing.T) *provider.Request {
+				return request(http.MethodGet, mustSMS(t, "md5hash", testSecret, smsReceiptParams(testNow))+"&"+manyParams(provider.MaxParams), "", nil, nil)
+			}, wantReason: schema.ReasonMissingSignature},
+		{name: "jwt with a form body over the parameter bound is malformed", settings: settingsJWT,
+			req: func(t *testing.T) *provider.Request {
+				b := []byte(manyParams(provider.MaxParams + 1))
+				return request(http.MethodPost, "", "application/x-www-form-urlencoded", bearer(mustToken(t, testSecret, testNow, "c6f4a3d4-0105", b)), b)
+			}, wantReason: schema.ReasonMalformed, wantDetail: "more than 1000 parameters"},
 		{name: "bearer without token", settings: settingsJWT,
 			req:        func(t *testing.T) *provider.Request { return jsonPost("", body) },
 			wantReason: schema.ReasonMalformed},
@@ -330,6 +389,16 @@ func TestVerify(t *testing.T) {
 			req: func(t *testing.T) *provider.Request {
 				return request(http.MethodGet, mustSMS(t, "sha512", testSecret2, smsReceiptParams(testNow)), "", nil, nil)
 			}, wantReason: schema.ReasonBadSignature, wantDetail: "would verify with sms_signature_method sha512 and secret " + ok2},
+		{name: "sms near-miss search bounded for a large payload", settings: settingsSMS("md5hash"),
+			req: func(t *testing.T) *provider.Request {
+				p := append(smsInboundParams(testNow)[:0:0], smsInboundParams(testNow)...)
+				p[3].Value = strings.Repeat("x", 64<<10)
+				return request(http.MethodPost, "", "application/x-www-form-urlencoded", nil, []byte(mustSMS(t, "sha512", testSecret, p)))
+			}, wantReason: schema.ReasonBadSignature, wantDetail: "other methods not tried"},
+		{name: "sms names beyond the BMP: both orders tried, named in the diagnosis", settings: settingsSMS("md5hash"),
+			req: func(t *testing.T) *provider.Request {
+				return request(http.MethodGet, strings.Replace(sdkSMSQuery, "status=delivered", "status=failed", 1), "", nil, nil)
+			}, wantReason: schema.ReasonBadSignature, wantDetail: "names in byte order and in UTF-16 order"},
 		{name: "precedence: sms bad sig beats stale timestamp", settings: settingsSMS("md5"),
 			req: func(t *testing.T) *provider.Request {
 				return request(http.MethodGet, mustSMS(t, "md5", "nope", smsReceiptParams(testNow.Add(-time.Hour))), "", nil, nil)
@@ -393,6 +462,37 @@ func TestVerify(t *testing.T) {
 			req: func(t *testing.T) *provider.Request {
 				return request(http.MethodGet, mustSMS(t, "sha1", testSecret, smsReceiptParams(testNow.Add(-10*time.Minute))), "", nil, nil)
 			}, wantReason: schema.ReasonStaleTimestamp},
+
+		{name: "jwt exp in the past (jsonwebtoken-signed)", settings: settingsJWT,
+			req:        func(t *testing.T) *provider.Request { return jsonPost(sdkExpPast, []byte(sdkJWTBody)) },
+			wantReason: schema.ReasonStaleTimestamp, wantDetail: "JWT exp 2024-04-04T18:32:14Z is not after"},
+		{name: "jwt exp at the receive time has expired", settings: settingsJWT,
+			req:        func(t *testing.T) *provider.Request { return jsonPost(sdkExpNow, []byte(sdkJWTBody)) },
+			wantReason: schema.ReasonStaleTimestamp},
+		{name: "jwt exp honoured when max_age is 0s", settings: settingsJWT + "max_age: 0s\n",
+			req:        func(t *testing.T) *provider.Request { return jsonPost(sdkExpPast, []byte(sdkJWTBody)) },
+			wantReason: schema.ReasonStaleTimestamp},
+		{name: "jwt nbf in the future", settings: settingsJWT,
+			req:        func(t *testing.T) *provider.Request { return jsonPost(sdkNbfFuture, []byte(sdkJWTBody)) },
+			wantReason: schema.ReasonStaleTimestamp, wantDetail: "not valid yet"},
+		{name: "precedence: payload mismatch beats an expired token", settings: settingsJWT,
+			req:        func(t *testing.T) *provider.Request { return jsonPost(sdkExpPast, body) },
+			wantReason: schema.ReasonPayloadHashMismatch},
+		{name: "precedence: expired token beats a used jti", settings: settingsJWT,
+			seed: func(t *testing.T, v provider.Verifier) {
+				if _, err := v.Verify(context.Background(), jsonPost(sdkExpFuture, []byte(sdkJWTBody))); err != nil {
+					t.Fatal(err)
+				}
+			},
+			req: func(t *testing.T) *provider.Request {
+				tok := rawToken(`{"alg":"HS256","typ":"JWT"}`, `{"jti":"exp-future","iss":"Vonage","iat":1712255530,"exp":1712255530,"payload_hash":"`+PayloadHash([]byte(sdkJWTBody))+`"}`, testSecret)
+				return jsonPost(tok, []byte(sdkJWTBody))
+			}, wantReason: schema.ReasonStaleTimestamp},
+		{name: "jwt exp that is not a number is malformed", settings: settingsJWT,
+			req: func(t *testing.T) *provider.Request {
+				tok := rawToken(`{"alg":"HS256","typ":"JWT"}`, `{"jti":"e","iss":"Vonage","iat":1712255530,"exp":"tomorrow","payload_hash":"`+PayloadHash(body)+`"}`, testSecret)
+				return jsonPost(tok, body)
+			}, wantReason: schema.ReasonMalformed},
 
 		// --- replayed ---
 		{name: "jwt jti used twice", settings: settingsJWT,
@@ -503,6 +603,15 @@ func TestVerify(t *testing.T) {
 			assertNoSecrets(t, rej.Detail, req)
 		})
 	}
+}
+
+// manyParams is an urlencoded string of n parameters "p<i>=v".
+func manyParams(n int) string {
+	pairs := make([]string, n)
+	for i := range pairs {
+		pairs[i] = fmt.Sprint("p", i, "=v")
+	}
+	return strings.Join(pairs, "&")
 }
 
 // encodeWithSig urlencodes params in order and appends sig verbatim.

@@ -14,6 +14,7 @@
 package vonage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -210,7 +211,7 @@ func (v *verifier) Verify(ctx context.Context, req *provider.Request) (provider.
 	}
 	if v.smsMethod == "" {
 		hint := ""
-		if p, err := parsePayload(req); err == nil {
+		if p, err := parseSignedPayload(req); err == nil {
 			if _, hasSig := p.get(paramSig); hasSig {
 				hint = "; the payload has an SMS API sig, but sms_signature_method is not set for this source"
 			}
@@ -218,11 +219,14 @@ func (v *verifier) Verify(ctx context.Context, req *provider.Request) (provider.
 		return provider.Verified{}, provider.Reject(schema.ReasonMissingSignature,
 			"no Authorization: Bearer JWT%s", hint)
 	}
-	p, err := parsePayload(req)
+	p, err := parseSignedPayload(req)
 	if err != nil {
 		// missing_signature comes before malformed (SPEC §4): only a sig
 		// that can be seen in what does decode makes the payload the
 		// problem.
+		if errors.Is(err, provider.ErrTooManyParams) {
+			return provider.Verified{}, rejectTooMany(req, err)
+		}
 		if !looseSig(req) {
 			return provider.Verified{}, provider.Reject(schema.ReasonMissingSignature,
 				"no Authorization: Bearer JWT and no SMS API sig parameter (and the payload does not parse: %v)", err)
@@ -236,6 +240,21 @@ func (v *verifier) Verify(ctx context.Context, req *provider.Request) (provider.
 			"no Authorization: Bearer JWT and no SMS API sig parameter")
 	}
 	return v.verifySMS(p, sig, now)
+}
+
+// rejectTooMany rejects a payload over provider.MaxParams without decoding
+// it: malformed when a sig could be among its parameters (the text "sig",
+// or an escape that could spell it, appears in the query or body),
+// missing_signature otherwise. Deciding exactly would mean decoding what
+// the bound exists to leave undecoded.
+func rejectTooMany(req *provider.Request, err error) *provider.Rejection {
+	for _, b := range [][]byte{[]byte(req.RawQuery()), req.Body} {
+		if bytes.Contains(b, []byte(paramSig)) || bytes.IndexByte(b, '%') >= 0 || bytes.IndexByte(b, '\\') >= 0 {
+			return provider.Reject(schema.ReasonMalformed, "SMS API payload may carry a sig, but it is refused unparsed: %v", err)
+		}
+	}
+	return provider.Reject(schema.ReasonMissingSignature,
+		"no Authorization: Bearer JWT and no SMS API sig parameter (and the payload is refused unparsed: %v)", err)
 }
 
 // looseSig reports whether a non-empty sig parameter is in the query or a
