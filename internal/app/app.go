@@ -22,6 +22,7 @@ import (
 
 	"github.com/hookledger/hookledger/ingest"
 	"github.com/hookledger/hookledger/internal/config"
+	"github.com/hookledger/hookledger/internal/connlimit"
 	"github.com/hookledger/hookledger/internal/jtiguard"
 	"github.com/hookledger/hookledger/internal/kafkalog"
 	"github.com/hookledger/hookledger/internal/observe"
@@ -65,6 +66,7 @@ type App struct {
 	query           *query.Server
 	replays         *jtiguard.Guard
 	redactionKey    []byte
+	connMetrics     *connlimit.Metrics
 	listeners       map[string]net.Listener
 	servers         []*http.Server
 	addrs           map[string]string
@@ -353,8 +355,8 @@ func (a *App) serve(name string, register func(*echo.Echo)) {
 	e.Use(observe.RequestLog(a.log, name))
 	observe.Mount(e, a.ready, a.metrics)
 	register(e)
-	ln := a.listeners[name]
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	ln, idle := a.limitListener(name)
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: idle, ConnState: ln.ConnState}
 	a.servers = append(a.servers, srv)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -104,6 +104,39 @@ type Ingest struct {
 	// and claims) in every record before it is written; see
 	// DefaultRedactHeaders. An empty list stores every header as sent.
 	RedactHeaders []string `yaml:"redact_headers"`
+	Connections   `yaml:",inline"`
+}
+
+// Connections bounds one HTTP listener (ingest.*, query.*), so idle or slow
+// clients cannot use up the file descriptors the engines need.
+type Connections struct {
+	// MaxConnections bounds open connections; 0 is automatic: what
+	// RLIMIT_NOFILE leaves after a reserve for the engines, shared among
+	// the process's listeners, at most 8192 (connlimit.AutoMax). At the
+	// limit the connection idle longest is closed for a new one; with none
+	// idle the new one is refused.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionsPerAddress bounds one client IP address; 0 is
+	// automatic: an eighth of max_connections, at least 16; behind a proxy
+	// with ingest.trust_forwarded_headers, no per-address limit (every
+	// connection comes from the proxy).
+	MaxConnectionsPerAddress int `yaml:"max_connections_per_address"`
+	// IdleTimeout closes a keep-alive connection idle that long.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+}
+
+func (c Connections) validate(prefix string) []error {
+	var errs []error
+	if c.MaxConnections < 0 {
+		errs = append(errs, fieldErr(prefix+".max_connections", "must be 0 (automatic) or more"))
+	}
+	if c.MaxConnectionsPerAddress < 0 {
+		errs = append(errs, fieldErr(prefix+".max_connections_per_address", "must be 0 (automatic) or more"))
+	}
+	if c.IdleTimeout <= 0 {
+		errs = append(errs, fieldErr(prefix+".idle_timeout", "must be positive"))
+	}
+	return errs
 }
 
 // DefaultRedactHeaders are the headers redacted when ingest.redact_headers
@@ -136,8 +169,9 @@ type Processor struct {
 
 // Query configures the query API.
 type Query struct {
-	Listen string  `yaml:"listen"`
-	Tokens []Token `yaml:"tokens"`
+	Listen      string  `yaml:"listen"`
+	Tokens      []Token `yaml:"tokens"`
+	Connections `yaml:",inline"`
 }
 
 // Token is one API bearer token and the tenants it may see.
@@ -201,9 +235,10 @@ func Defaults() Config {
 			Audit:           AuditLimit{RatePerSecond: 50, Burst: 500, BodyPrefixBytes: 4096},
 			ShutdownTimeout: 20 * time.Second,
 			RedactHeaders:   append([]string(nil), DefaultRedactHeaders...),
+			Connections:     Connections{IdleTimeout: 30 * time.Second},
 		},
 		Processor: Processor{Listen: "127.0.0.1:8082", BatchSize: 1000, FlushInterval: 200 * time.Millisecond},
-		Query:     Query{Listen: "127.0.0.1:8081"},
+		Query:     Query{Listen: "127.0.0.1:8081", Connections: Connections{IdleTimeout: 30 * time.Second}},
 	}
 }
 
@@ -299,6 +334,8 @@ func (c *Config) Validate() error {
 	if c.Ingest.Audit.BodyPrefixBytes < 0 {
 		errs = append(errs, fieldErr("ingest.audit.body_prefix_bytes", "must not be negative"))
 	}
+	errs = append(errs, c.Ingest.Connections.validate("ingest")...)
+	errs = append(errs, c.Query.Connections.validate("query")...)
 	for i, name := range c.Ingest.RedactHeaders {
 		if !headerNamePattern.MatchString(name) {
 			errs = append(errs, fieldErr(fmt.Sprintf("ingest.redact_headers[%d]", i), "must be a header name, got %q", name))
