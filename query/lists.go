@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -33,8 +32,8 @@ func parsePage(c echo.Context) (storage.Page, error) {
 	if p.Since, p.Until, err = parseRange(c); err != nil {
 		return p, err
 	}
-	if p.After, err = storage.DecodeCursor(c.QueryParam("cursor")); err != nil {
-		return p, &badRequest{"cursor is not one this API returned"}
+	if p.After, err = decodeCursor(c); err != nil {
+		return p, err
 	}
 	return p, nil
 }
@@ -74,11 +73,7 @@ func list[T any](c echo.Context, items []T, next *storage.Cursor) error {
 	if items == nil {
 		items = []T{}
 	}
-	cursor := ""
-	if next != nil {
-		cursor = next.Encode()
-	}
-	return c.JSON(http.StatusOK, map[string]any{"items": items, "next_cursor": cursor})
+	return c.JSON(http.StatusOK, map[string]any{"items": items, "next_cursor": encodeCursor(c, next)})
 }
 
 func (s *Server) listRejections(c echo.Context) error {
@@ -88,7 +83,7 @@ func (s *Server) listRejections(c echo.Context) error {
 	}
 	f := storage.RejectionFilter{Source: c.QueryParam("source"), Reason: c.QueryParam("reason")}
 	if f.Reason != "" && !schema.Reason(f.Reason).Valid() {
-		return s.readError(c, &badRequest{"reason must be one of the rejection reasons"}, "rejections")
+		return s.readError(c, oneOf("reason", schema.Reasons), "rejections")
 	}
 	items, next, err := s.store.Rejections(c.Request().Context(), scopeOf(c), f, p)
 	if err != nil {
@@ -107,7 +102,7 @@ func (s *Server) listMessages(c echo.Context) error {
 		To: c.QueryParam("to"), From: c.QueryParam("from"),
 	}
 	if _, known := schema.MessageStatusRank(f.Status); f.Status != "" && !known {
-		return s.readError(c, &badRequest{"status must be a message status: " + strings.Join(storage.MessageStatuses(), ", ")}, "messages")
+		return s.readError(c, oneOf("status", storage.MessageStatuses()), "messages")
 	}
 	items, next, err := s.store.ListMessages(c.Request().Context(), scopeOf(c), f, p)
 	if err != nil {
@@ -123,7 +118,7 @@ func (s *Server) listCalls(c echo.Context) error {
 	}
 	f := storage.CallFilter{Status: c.QueryParam("status"), Provider: c.QueryParam("provider"), Source: c.QueryParam("source")}
 	if _, known := schema.CallStatusRank(f.Status); f.Status != "" && !known {
-		return s.readError(c, &badRequest{"status must be a call status: " + strings.Join(storage.CallStatuses(), ", ")}, "calls")
+		return s.readError(c, oneOf("status", storage.CallStatuses()), "calls")
 	}
 	items, next, err := s.store.ListCalls(c.Request().Context(), scopeOf(c), f, p)
 	if err != nil {
@@ -159,14 +154,14 @@ func (s *Server) messageStats(c echo.Context) error {
 	case storage.IntervalHour, storage.IntervalDay:
 		q.Interval = v
 	default:
-		return s.readError(c, &badRequest{"interval must be hour or day"}, "stats")
+		return s.readError(c, oneOf("interval", []storage.StatsInterval{storage.IntervalHour, storage.IntervalDay}), "stats")
 	}
 	switch v := storage.StatsGroup(c.QueryParam("group_by")); v {
 	case "":
 	case storage.GroupByProvider, storage.GroupBySource:
 		q.GroupBy = v
 	default:
-		return s.readError(c, &badRequest{"group_by must be provider or source"}, "stats")
+		return s.readError(c, oneOf("group_by", []storage.StatsGroup{storage.GroupByProvider, storage.GroupBySource}), "stats")
 	}
 	buckets, err := s.store.MessageStats(c.Request().Context(), scopeOf(c), q)
 	if err != nil {

@@ -28,35 +28,53 @@ type Store interface {
 
 // Server serves /v1/*.
 type Server struct {
-	store  Store
-	tokens atomic.Pointer[Tokens]
-	log    *slog.Logger
+	store   Store
+	tokens  atomic.Pointer[Tokens]
+	catalog atomic.Pointer[Catalog]
+	log     *slog.Logger
 }
 
 // New builds a Server.
-func New(store Store, tokens Tokens, log *slog.Logger) *Server {
+func New(store Store, tokens Tokens, catalog Catalog, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
 	s := &Server{store: store, log: log}
 	s.tokens.Store(&tokens)
+	s.catalog.Store(&catalog)
 	return s
 }
 
 // SetTokens swaps in a new token set (config reload).
 func (s *Server) SetTokens(t Tokens) { s.tokens.Store(&t) }
 
-// Register mounts the API on e.
+// SetCatalog swaps in new providers and sources (config reload).
+func (s *Server) SetCatalog(c Catalog) { s.catalog.Store(&c) }
+
+// routes are the API's endpoints under /v1 and the parameters each takes.
+func (s *Server) routes() []route {
+	owner := []string{"tenant", "provider"}
+	return []route{
+		{path: "/messages", params: paged("status", "provider", "source", "to", "from"), handle: s.listMessages},
+		{path: "/messages/:id", idName: "message id", params: owner, handle: s.getMessage},
+		{path: "/calls", params: paged("status", "provider", "source"), handle: s.listCalls},
+		{path: "/calls/:id", idName: "call id", params: owner, handle: s.getCall},
+		{path: "/replies", params: paged("message_id", "from", "to"), handle: s.listReplies},
+		{path: "/stats/messages", params: []string{"since", "until", "interval", "group_by"}, handle: s.messageStats},
+		{path: "/callbacks/:id", idName: "event id", handle: s.getCallback},
+		{path: "/rejections", params: paged("source", "reason"), handle: s.listRejections, auditedSources: true},
+	}
+}
+
+// Register mounts the API on e. Authentication is route middleware, not
+// the group's: Echo answers every request under a group with middleware
+// that matches no route through a catch-all 404, which hid the 405 (with
+// Allow) a wrong method on a known route gets from Echo's router.
 func (s *Server) Register(e *echo.Echo) {
-	v1 := e.Group("/v1", s.authenticate)
-	v1.GET("/messages", s.listMessages, checkInput(""))
-	v1.GET("/messages/:id", s.getMessage, checkInput("message id"))
-	v1.GET("/calls", s.listCalls, checkInput(""))
-	v1.GET("/calls/:id", s.getCall, checkInput("call id"))
-	v1.GET("/replies", s.listReplies, checkInput(""))
-	v1.GET("/stats/messages", s.messageStats, checkInput(""))
-	v1.GET("/callbacks/:id", s.getCallback, checkInput("event id"))
-	v1.GET("/rejections", s.listRejections, checkInput(""))
+	v1 := e.Group("/v1")
+	for _, r := range s.routes() {
+		v1.GET(r.path, r.handle, s.authenticate, s.checkInput(r))
+	}
 }
 
 const scopeKey = "hookledger.scope"

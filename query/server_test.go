@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/hookledger/hookledger/internal/config"
+	"github.com/hookledger/hookledger/internal/observe"
 	"github.com/hookledger/hookledger/internal/testinfra/chdbtest"
 	"github.com/hookledger/hookledger/schema"
 	"github.com/hookledger/hookledger/storage"
@@ -47,7 +48,10 @@ func newAPI(t *testing.T) *api {
 		t.Fatal(err)
 	}
 	a := &api{t: t, e: echo.New(), store: chdbtest.Store(t)}
-	New(a.store, tokens, slog.New(slog.DiscardHandler)).Register(a.e)
+	a.e.HTTPErrorHandler = observe.JSONErrorHandler // as internal/app serves it
+	sources := []config.Source{{ID: "src", Tenant: "acme"}, {ID: "vg", Tenant: "acme"}, {ID: "globex-src", Tenant: "globex"}}
+	catalog := NewCatalog([]string{"vonage", "messagemedia", "signalwire"}, sources)
+	New(a.store, tokens, catalog, slog.New(slog.DiscardHandler)).Register(a.e)
 	return a
 }
 
@@ -209,7 +213,7 @@ func TestSingleReadsNotFoundAndAmbiguous(t *testing.T) {
 		{opsToken, "/v1/calls/CA1?tenant=acme&provider=signalwire", 200, nil, nil, "acme"},
 		{globexToken, "/v1/messages/SM1", 200, nil, nil, "globex"},
 		{globexToken, "/v1/calls/CA1", 200, nil, nil, "globex"},
-		{globexToken, "/v1/messages/SM1?tenant=acme", 404, nil, nil, ""},
+		{globexToken, "/v1/messages/SM1?tenant=acme", 400, nil, nil, ""}, // not one of its tenants
 	} {
 		status, body := a.get("Bearer "+c.token, c.path)
 		if status != c.status {
@@ -348,7 +352,7 @@ func TestListsPageThroughTheAPI(t *testing.T) {
 		}
 	}
 	// Empty lists: an empty array, not null, and no cursor.
-	for _, path := range []string{"/v1/messages?status=failed", "/v1/calls?source=none", "/v1/replies?from=none", "/v1/rejections"} {
+	for _, path := range []string{"/v1/messages?status=failed", "/v1/calls?source=vg", "/v1/replies?from=none", "/v1/rejections"} {
 		status, body := a.ops(path)
 		items, ok := body["items"].([]any)
 		if status != http.StatusOK || !ok || len(items) != 0 || body["next_cursor"] != "" {
@@ -498,5 +502,162 @@ func TestPathIDsAreExact(t *testing.T) {
 				t.Errorf("GET %s: %d %v, want message %q", path, status, body, id)
 			}
 		}
+	}
+}
+
+// TestUnknownAndRepeatedParametersAre400: every endpoint names what it
+// takes; anything else is a mistake answered 400 naming it, never ignored
+// (?stauts=failed listed everything).
+func TestUnknownAndRepeatedParametersAre400(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	for _, c := range []struct{ path, mentions string }{
+		{"/v1/messages?stauts=failed", "stauts"},
+		{"/v1/messages?message_id=M1", "message_id"},
+		{"/v1/messages/M1?status=sent", "status"},
+		{"/v1/calls?to=%2B1555", "to"},
+		{"/v1/calls/C1?source=src", "source"},
+		{"/v1/replies?provider=signalwire", "provider"},
+		{"/v1/stats/messages?limit=10", "limit"},
+		{"/v1/rejections?provider=vonage", "provider"},
+		{"/v1/callbacks/" + uuid.NewString() + "?verdict=accepted", "verdict"},
+		{"/v1/messages?status=sent&status=failed", "status"},
+		{"/v1/rejections?reason=replayed&reason=replayed", "reason"},
+	} {
+		status, body := a.ops(c.path)
+		if status != http.StatusBadRequest {
+			t.Errorf("GET %s: %d %v, want 400", c.path, status, body)
+			continue
+		}
+		if msg := errorOf(t, body); !strings.Contains(msg, c.mentions) {
+			t.Errorf("GET %s: error %q does not name %s", c.path, msg, c.mentions)
+		}
+	}
+}
+
+// TestClosedVocabulariesAre400: a value outside a closed set (providers,
+// statuses, reasons, interval, group_by) or a source the config does not
+// have (for this token) is answered 400 naming it and, for the closed sets,
+// listing what is valid; never an empty 200.
+func TestClosedVocabulariesAre400(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	for _, c := range []struct {
+		token, path string
+		mentions    []string
+	}{
+		{opsToken, "/v1/messages?provider=twilio", []string{"provider", "twilio", "messagemedia, signalwire, vonage"}},
+		{opsToken, "/v1/calls?provider=SignalWire", []string{"provider", "messagemedia, signalwire, vonage"}},
+		{opsToken, "/v1/messages/M1?provider=twilio", []string{"provider", "signalwire"}},
+		{opsToken, "/v1/messages?status=bounced", []string{"status", "delivered", "undelivered", "read"}},
+		{opsToken, "/v1/calls?status=delivered", []string{"status", "no_answer"}},
+		{opsToken, "/v1/rejections?reason=nope", []string{"reason", "bad_signature", "unknown_source"}},
+		{opsToken, "/v1/stats/messages?interval=week", []string{"interval", "hour", "day"}},
+		{opsToken, "/v1/stats/messages?group_by=tenant", []string{"group_by", "provider", "source"}},
+		{opsToken, "/v1/messages?source=sw-typo", []string{"source", "sw-typo"}},
+		{globexToken, "/v1/rejections?source=sw-typo", []string{"source", "sw-typo"}},
+		{opsToken, "/v1/calls?source=none", []string{"source", "none"}},
+		// Another tenant's source is as unknown to a token as a typo.
+		{globexToken, "/v1/messages?source=src", []string{"source", "src"}},
+		{globexToken, "/v1/messages/M1?tenant=acme", []string{"tenant", "acme"}},
+		{opsToken, "/v1/calls/C1?tenant=initech", []string{"tenant", "initech"}},
+	} {
+		status, body := a.get("Bearer "+c.token, c.path)
+		if status != http.StatusBadRequest {
+			t.Errorf("GET %s: %d %v, want 400", c.path, status, body)
+			continue
+		}
+		msg := errorOf(t, body)
+		for _, m := range c.mentions {
+			if !strings.Contains(msg, m) {
+				t.Errorf("GET %s: error %q does not mention %q", c.path, msg, m)
+			}
+		}
+	}
+	for _, c := range []struct{ token, path string }{
+		{opsToken, "/v1/messages?source=src&provider=signalwire"},
+		{opsToken, "/v1/rejections?source=globex-src"},
+		// The audit keeps requests to unconfigured sources under the id
+		// they asked for; an all-tenant token may look them up.
+		{opsToken, "/v1/rejections?source=sw-typo&reason=unknown_source"},
+		{globexToken, "/v1/calls?source=globex-src"},
+		{opsToken, "/v1/stats/messages?interval=day&group_by=source"},
+	} {
+		if status, body := a.get("Bearer "+c.token, c.path); status != http.StatusOK {
+			t.Errorf("GET %s: %d %v, want 200", c.path, status, body)
+		}
+	}
+}
+
+// TestCursorsAreBoundToTheirListAndFilters: a cursor continues the list it
+// came from, with the same filters (limit may change); used anywhere else
+// it is answered 400 instead of paging something else from its position.
+func TestCursorsAreBoundToTheirListAndFilters(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	var n schema.Normalised
+	for _, id := range []string{"a", "b", "c"} {
+		n.Messages = append(n.Messages, message("acme", "signalwire", "M"+id, "sent", time.Minute))
+		n.Calls = append(n.Calls, call("acme", "signalwire", "C"+id, "ringing", "", time.Minute))
+	}
+	a.insert(n)
+	_, body := a.ops("/v1/messages?status=sent&limit=1")
+	cursor := url.QueryEscape(body["next_cursor"].(string))
+	if cursor == "" {
+		t.Fatalf("no cursor: %v", body)
+	}
+	for _, path := range []string{
+		"/v1/messages?status=sent&limit=2&cursor=" + cursor,
+		"/v1/messages?limit=1&cursor=" + cursor + "&status=sent",
+	} {
+		if status, body := a.ops(path); status != http.StatusOK || len(body["items"].([]any)) == 0 {
+			t.Errorf("GET %s: %d %v, want the next page", path, status, body)
+		}
+	}
+	for _, path := range []string{
+		"/v1/calls?status=sent&cursor=" + cursor,
+		"/v1/calls?cursor=" + cursor,
+		"/v1/replies?cursor=" + cursor,
+		"/v1/rejections?cursor=" + cursor,
+		"/v1/messages?cursor=" + cursor,
+		"/v1/messages?status=failed&cursor=" + cursor,
+		"/v1/messages?status=sent&provider=signalwire&cursor=" + cursor,
+		"/v1/messages?status=sent&since=2026-01-01T00:00:00Z&cursor=" + cursor,
+	} {
+		status, body := a.ops(path)
+		if status != http.StatusBadRequest {
+			t.Errorf("GET %s: %d %v, want 400", path, status, body)
+			continue
+		}
+		if msg := errorOf(t, body); !strings.HasPrefix(msg, "cursor ") {
+			t.Errorf("GET %s: error %q does not name the cursor", path, msg)
+		}
+	}
+}
+
+// TestWrongMethodIs405: a known route answers another method 405 with
+// Allow, not 404.
+func TestWrongMethodIs405(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	for _, path := range endpoints {
+		for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, "PURGE"} {
+			req := httptest.NewRequest(method, path, strings.NewReader("{}"))
+			req.Header.Set("Authorization", "Bearer "+opsToken)
+			rec := httptest.NewRecorder()
+			a.e.ServeHTTP(rec, req)
+			if rec.Code != http.StatusMethodNotAllowed || !strings.Contains(rec.Header().Get("Allow"), http.MethodGet) {
+				t.Errorf("%s %s: %d Allow=%q %s, want 405 allowing GET", method, path, rec.Code, rec.Header().Get("Allow"), rec.Body)
+				continue
+			}
+			var body map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Errorf("%s %s: %v", method, path, err)
+			}
+			errorOf(t, body)
+		}
+	}
+	if status, body := a.ops("/v1/nothing"); status != http.StatusNotFound {
+		t.Errorf("GET /v1/nothing: %d %v, want 404", status, body)
 	}
 }

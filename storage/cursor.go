@@ -1,15 +1,13 @@
 package storage
 
 import (
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"strconv"
 	"time"
 )
 
 // Cursor is the position after the last item of a page in a list ordered
-// newest first by (time, id). It is opaque to clients.
+// newest first by (time, id). The query API hands its JSON form to clients
+// inside an opaque token.
 type Cursor struct {
 	At time.Time `json:"t"`
 	ID string    `json:"i"`
@@ -19,31 +17,6 @@ type Cursor struct {
 	// Tenant completes the position in lists whose rows are unique only
 	// per tenant (the same provider id seen by two tenants' sources).
 	Tenant string `json:"n,omitempty"`
-}
-
-// ErrBadCursor is returned for a cursor this API did not produce.
-var ErrBadCursor = errors.New("storage: invalid cursor")
-
-// Encode renders c for next_cursor.
-func (c Cursor) Encode() string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// DecodeCursor parses a next_cursor value; "" is the first page.
-func DecodeCursor(s string) (*Cursor, error) {
-	if s == "" {
-		return nil, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, ErrBadCursor
-	}
-	var c Cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.At.IsZero() {
-		return nil, ErrBadCursor
-	}
-	return &c, nil
 }
 
 // Page sizes (SPEC §9): a Page that names no limit gets DefaultLimit, and

@@ -17,6 +17,9 @@ type Scope struct {
 	Tenants []string // when !All
 }
 
+// Sees reports whether the scope includes tenant.
+func (sc Scope) Sees(tenant string) bool { return sc.All || slices.Contains(sc.Tenants, tenant) }
+
 func (sc Scope) condition() string {
 	if sc.All {
 		return "1"

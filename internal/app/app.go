@@ -178,7 +178,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		a.startIngest(producer, sources)
 	}
 	if a.tiers.Query {
-		a.query = query.New(store, tokens, a.log)
+		a.query = query.New(store, tokens, query.NewCatalog(a.providers.Names(), a.cfg.Sources), a.log)
 		a.serve("query", a.query.Register)
 	}
 	return nil
@@ -382,6 +382,7 @@ func (a *App) Reload(cfg *config.Config) error {
 			return err
 		}
 		a.query.SetTokens(tokens)
+		a.query.SetCatalog(query.NewCatalog(a.providers.Names(), cfg.Sources))
 	}
 	a.log.Info("config reloaded", "sources", len(cfg.Sources), "tokens", len(cfg.Query.Tokens))
 	return nil

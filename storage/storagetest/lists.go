@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -221,8 +222,13 @@ func pageAll[T any](t *testing.T, limit int, list func(storage.Page) ([]T, *stor
 		if len(page) != limit {
 			t.Fatalf("a page of %d items, short of the limit %d, has a next cursor", len(page), limit)
 		}
-		// The cursor travels through the API as a string.
-		if p.After, err = storage.DecodeCursor(next.Encode()); err != nil {
+		// The cursor travels through the API as JSON.
+		b, err := json.Marshal(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.After = new(storage.Cursor)
+		if err := json.Unmarshal(b, p.After); err != nil {
 			t.Fatal(err)
 		}
 		if pages > 100 {
