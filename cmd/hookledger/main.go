@@ -13,7 +13,11 @@ import (
 )
 
 func main() {
+	// Signals first: from here on SIGHUP never kills the process (the
+	// tiers reload on it), SIGINT and SIGTERM stop it gracefully.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(cli.Execute(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(cli.Execute(ctx, os.Args[1:], os.Stdout, os.Stderr, hup))
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/hookledger/hookledger/internal/testinfra"
 )
 
 // The binary as `go build ./cmd/hookledger` makes it, built once per test
@@ -42,11 +44,11 @@ func hookledgerBinary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if built.path != "" {
-		_ = os.RemoveAll(filepath.Dir(built.path))
-	}
-	os.Exit(code)
+	testinfra.Main(m, func() {
+		if built.path != "" {
+			_ = os.RemoveAll(filepath.Dir(built.path))
+		}
+	})
 }
 
 // run runs the binary with env as its whole environment (plus PATH and

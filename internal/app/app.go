@@ -60,6 +60,11 @@ type App struct {
 	ready     *observe.Readiness
 	metrics   *prometheus.Registry
 
+	level *slog.LevelVar // set by WithLogLevel: log.level reloads
+
+	reloadMu sync.Mutex
+	running  *config.Config // what runs: cfg plus the reloaded keys
+
 	store           *storage.Store // set by WithStore, else opened by Start
 	stops           []func()       // run in reverse order on shutdown
 	ingest          *ingest.Server
@@ -83,12 +88,18 @@ type Option func(*App)
 // Tests use it to share one embedded engine between many apps.
 func WithStore(s *storage.Store) Option { return func(a *App) { a.store = s } }
 
+// WithLogLevel makes log.level reloadable: Reload sets level, which the
+// caller's logger handler reads. Without it a changed log.level is
+// reported as needing a restart.
+func WithLogLevel(level *slog.LevelVar) Option { return func(a *App) { a.level = level } }
+
 // New prepares an App. It starts nothing.
 func New(cfg *config.Config, tiers Tiers, log *slog.Logger, opts ...Option) *App {
 	a := &App{
 		cfg: cfg, tiers: tiers, log: log, providers: providers.All(),
 		ready: observe.NewReadiness(), metrics: observe.Registry(),
 		addrs: map[string]string{}, listeners: map[string]net.Listener{}, errs: make(chan error, 4),
+		running: cfg,
 	}
 	for _, o := range opts {
 		o(a)
@@ -130,6 +141,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	a.warnMissing(a.cfg)
 
 	var brokers []string
 	var producer *kafkalog.Producer
@@ -366,26 +378,64 @@ func (a *App) serve(name string, register func(*echo.Echo)) {
 	a.log.Info("listening", "tier", name, "addr", ln.Addr().String())
 }
 
-// Reload applies a new config's sources and tokens without dropping a
-// request. Everything else needs a restart and is left as it was.
+// Reload applies a new config's sources, tokens and (WithLogLevel)
+// log.level without dropping a request. A config whose sources or tokens
+// do not build changes nothing. Every other key that differs from the
+// running config needs a restart: it is left as it runs and named in a
+// warning, at every reload until the process restarts.
 func (a *App) Reload(cfg *config.Config) error {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
+	var sources ingest.Sources
+	var tokens query.Tokens
+	var err error
 	if a.ingest != nil {
-		sources, err := a.buildSources(cfg)
-		if err != nil {
+		if sources, err = a.buildSources(cfg); err != nil {
 			return err
 		}
+	}
+	if a.query != nil {
+		if tokens, err = query.BuildTokens(cfg.Query.Tokens); err != nil {
+			return err
+		}
+	}
+	if a.ingest != nil {
 		a.ingest.SetSources(sources)
 	}
 	if a.query != nil {
-		tokens, err := query.BuildTokens(cfg.Query.Tokens)
-		if err != nil {
-			return err
-		}
 		a.query.SetTokens(tokens)
 		a.query.SetCatalog(query.NewCatalog(a.providers.Names(), cfg.Sources))
 	}
-	a.log.Info("config reloaded", "sources", len(cfg.Sources), "tokens", len(cfg.Query.Tokens))
+	next := *a.running
+	next.Sources, next.Query.Tokens = cfg.Sources, cfg.Query.Tokens
+	applied := []string{}
+	for _, key := range config.Changed(a.running, cfg) {
+		switch {
+		case key == "sources" || key == "query.tokens":
+			applied = append(applied, key)
+		case key == "log.level" && a.level != nil:
+			a.level.Set(cfg.Log.SlogLevel())
+			next.Log.Level = cfg.Log.Level
+			applied = append(applied, key)
+		default:
+			a.log.Warn(key+" changed; restart to apply", "key", key)
+		}
+	}
+	a.running = &next
+	a.warnMissing(cfg)
+	a.log.Info("config reloaded", "applied", applied, "sources", len(cfg.Sources), "tokens", len(cfg.Query.Tokens))
 	return nil
+}
+
+// warnMissing names the keys whose emptiness makes a running tier refuse
+// everything.
+func (a *App) warnMissing(cfg *config.Config) {
+	if a.tiers.Ingest && len(cfg.Sources) == 0 {
+		a.log.Warn("sources is empty: ingest answers every callback 404 (unknown source)", "key", "sources")
+	}
+	if a.tiers.Query && len(cfg.Query.Tokens) == 0 {
+		a.log.Warn("query.tokens is empty: the query API answers every request 401", "key", "query.tokens")
+	}
 }
 
 // Wait blocks until ctx ends or a tier fails, then shuts down.

@@ -8,8 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,9 +17,26 @@ import (
 	"github.com/hookledger/hookledger/internal/config"
 )
 
-// Execute runs the command line and returns the process exit code.
-func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
+// Execute runs the command line and returns the process exit code. hup
+// delivers SIGHUP (main subscribes before anything else, so a hang-up never
+// kills the process by default): the tiers reload their config on it;
+// every other command stops as on SIGTERM, the usual meaning of a hang-up.
+// A nil hup never delivers.
+func Execute(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal) int {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	root := newRoot(stdout, stderr, hup)
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) {
+		if cmd.Annotations[reloadsOnHUP] == "" {
+			go func() {
+				select {
+				case <-hup:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+		}
+	}
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(stderr, "hookledger:", err)
@@ -30,7 +45,10 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func newRoot(stdout, stderr io.Writer) *cobra.Command {
+// reloadsOnHUP annotates the commands that take SIGHUP as "reload".
+const reloadsOnHUP = "reloads-on-hup"
+
+func newRoot(stdout, stderr io.Writer, hup <-chan os.Signal) *cobra.Command {
 	version := buildinfo.Read().String()
 	root := &cobra.Command{
 		Use:           "hookledger",
@@ -48,8 +66,9 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	tier := func(use, short string, tiers app.Tiers) *cobra.Command {
 		return &cobra.Command{
 			Use: use, Short: short, Args: cobra.NoArgs,
+			Annotations: map[string]string{reloadsOnHUP: "true"},
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				return runTiers(cmd.Context(), configPath, tiers, stderr)
+				return runTiers(cmd.Context(), configPath, tiers, stderr, hup)
 			},
 		}
 	}
@@ -90,55 +109,60 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 }
 
 func load(path string, stderr io.Writer) (*config.Config, *slog.Logger, error) {
+	cfg, log, _, err := loadLeveled(path, stderr)
+	return cfg, log, err
+}
+
+// loadLeveled loads the config and builds its logger, whose level can be
+// changed later through the returned LevelVar.
+func loadLeveled(path string, stderr io.Writer) (*config.Config, *slog.Logger, *slog.LevelVar, error) {
 	cfg, err := config.Load(path, os.LookupEnv)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	log := newLogger(cfg.Log, stderr)
+	level := new(slog.LevelVar)
+	level.Set(cfg.Log.SlogLevel())
+	log := newLogger(cfg.Log.Format, level, stderr)
 	for _, name := range cfg.UnknownEnv(os.Environ()) {
 		log.Warn("environment variable overrides no config key; misspelled?", "name", name)
 	}
-	return cfg, log, nil
+	return cfg, log, level, nil
 }
 
-func newLogger(c config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.Level))
+func newLogger(format string, level slog.Leveler, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
+	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// runTiers runs until ctx ends (SIGINT/SIGTERM), reloading sources and
-// tokens on SIGHUP or when the config file changes.
-func runTiers(ctx context.Context, path string, tiers app.Tiers, stderr io.Writer) error {
-	cfg, log, err := load(path, stderr)
+// runTiers runs until ctx ends (SIGINT/SIGTERM), reloading sources, tokens
+// and log.level on SIGHUP or when the config file changes. A SIGHUP that
+// arrives while the tiers start is kept and applied once they run.
+func runTiers(ctx context.Context, path string, tiers app.Tiers, stderr io.Writer, hup <-chan os.Signal) error {
+	cfg, log, level, err := loadLeveled(path, stderr)
 	if err != nil {
 		return err
 	}
+	if path == "" {
+		log.Warn("no --config given: running on built-in defaults and HOOKLEDGER_* environment variables only; SIGHUP has nothing to reload")
+	}
 	log.Info("starting hookledger", "config", path, "data_dir", cfg.DataDir)
-	a := app.New(cfg, tiers, log)
+	a := app.New(cfg, tiers, log, app.WithLogLevel(level))
 	if err := a.Start(ctx); err != nil {
 		return err
 	}
 	reloadCtx, stopReload := context.WithCancel(ctx)
 	defer stopReload()
-	go watchReload(reloadCtx, path, a, log)
+	go watchReload(reloadCtx, path, hup, a, log)
 	return a.Wait(ctx)
 }
 
 // watchReload reloads on SIGHUP and when the file's modification time or
 // size changes. A config that fails to load or build is logged and the
-// running one kept.
-func watchReload(ctx context.Context, path string, a *app.App, log *slog.Logger) {
-	if path == "" {
-		return
-	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+// running one kept. Without a config file, a SIGHUP is only logged.
+func watchReload(ctx context.Context, path string, hup <-chan os.Signal, a *app.App, log *slog.Logger) {
 	stamp := func() string {
 		fi, err := os.Stat(path)
 		if err != nil {
@@ -147,14 +171,23 @@ func watchReload(ctx context.Context, path string, a *app.App, log *slog.Logger)
 		return fmt.Sprint(fi.ModTime().UnixNano(), fi.Size())
 	}
 	last := stamp()
-	tick := time.NewTicker(2 * time.Second)
-	defer tick.Stop()
+	var tick <-chan time.Time
+	if path != "" {
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
-		case <-tick.C:
+			if path == "" {
+				log.Warn("SIGHUP: nothing to reload, hookledger was started without --config")
+				continue
+			}
+			log.Info("SIGHUP: reloading the config", "config", path)
+		case <-tick:
 			now := stamp()
 			if now == last || now == "" {
 				continue

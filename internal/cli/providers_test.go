@@ -40,7 +40,7 @@ const (
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = Execute(context.Background(), args, &out, &errOut)
+	code = Execute(context.Background(), args, &out, &errOut, nil)
 	return code, out.String(), errOut.String()
 }
 

@@ -39,6 +39,15 @@ type Log struct {
 	Format string `yaml:"format"` // text | json
 }
 
+// SlogLevel is Level as a slog level (info for a value Validate rejects).
+func (l Log) SlogLevel() slog.Level {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(l.Level)); err != nil {
+		return slog.LevelInfo
+	}
+	return level
+}
+
 // Kafka configures the log. An empty Brokers list starts the embedded
 // broker under data_dir.
 type Kafka struct {
