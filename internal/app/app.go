@@ -147,7 +147,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 	var producer *kafkalog.Producer
 	if a.tiers.Ingest || a.tiers.Process {
 		var stopKafka func()
-		brokers, stopKafka, err = startKafka(a.cfg, a.tiers.Embedded, a.log)
+		var syncer kafkalog.LogSyncer
+		brokers, syncer, stopKafka, err = startKafka(a.cfg, a.tiers.Embedded, a.log)
 		if err != nil {
 			return err
 		}
@@ -158,7 +159,11 @@ func (a *App) Start(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
-		producer = kafkalog.NewProducer(brokers)
+		var opts []kafkalog.ProducerOption
+		if syncer != nil {
+			opts = append(opts, kafkalog.WithLogSyncer(syncer))
+		}
+		producer = kafkalog.NewProducer(brokers, opts...)
 		a.stops = append(a.stops, func() {
 			if err := producer.Close(); err != nil {
 				a.log.Warn("closing kafka producer", "err", err)

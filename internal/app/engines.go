@@ -25,13 +25,15 @@ func lockDataDir(cfg *config.Config, command string) (release func(), err error)
 
 // startKafka returns the broker addresses to use, starting the embedded
 // broker under data_dir when none are configured and embedded engines are
-// allowed. The returned stop is never nil.
-func startKafka(cfg *config.Config, allowEmbedded bool, log *slog.Logger) (brokers []string, stop func(), err error) {
+// allowed, and the durability barrier its producers must use (nil for
+// brokers that make records durable themselves). The returned stop is
+// never nil.
+func startKafka(cfg *config.Config, allowEmbedded bool, log *slog.Logger) (brokers []string, syncer kafkalog.LogSyncer, stop func(), err error) {
 	if len(cfg.Kafka.Brokers) > 0 {
-		return cfg.Kafka.Brokers, func() {}, nil
+		return cfg.Kafka.Brokers, nil, func() {}, nil
 	}
 	if !allowEmbedded {
-		return nil, nil, &config.FieldError{Field: "kafka.brokers", Err: fmt.Errorf("required for a single tier; only `hookledger run` embeds a broker")}
+		return nil, nil, nil, &config.FieldError{Field: "kafka.brokers", Err: fmt.Errorf("required for a single tier; only `hookledger run` embeds a broker")}
 	}
 	dir := filepath.Join(cfg.DataDir, "kafka")
 	emb, err := kafkalog.StartEmbedded(kafkalog.EmbeddedOptions{
@@ -39,10 +41,10 @@ func startKafka(cfg *config.Config, allowEmbedded bool, log *slog.Logger) (broke
 		Partitions: cfg.Kafka.PartitionCount(), Logger: log,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	log.Info("embedded kafka broker started", "addrs", emb.Addrs(), "dir", dir, "sync_writes", cfg.Kafka.SyncWrites)
-	return emb.Addrs(), emb.Close, nil
+	return emb.Addrs(), emb.Syncer(), emb.Close, nil
 }
 
 // openStore connects to ClickHouse (the DSN, or embedded chDB under

@@ -45,7 +45,7 @@ func Replay(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}
 		defer release()
 	}
-	brokers, stopKafka, err := startKafka(cfg, true, log)
+	brokers, _, stopKafka, err := startKafka(cfg, true, log) // replay only reads
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 // persists its log under a directory and reloads it on restart.
 type Embedded struct {
 	cluster *kfake.Cluster
+	syncer  *DiskSyncer // nil without SyncWrites
 }
 
 // EmbeddedOptions configure StartEmbedded.
@@ -25,11 +26,19 @@ type EmbeddedOptions struct {
 	Dir string
 	// Addr is host:port to listen on; port 0 picks a free one.
 	Addr string
-	// SyncWrites fsyncs every produced batch before acknowledging it.
+	// SyncWrites makes produced records durable (fsync) before a Producer
+	// built WithLogSyncer(Syncer()) answers for them. The broker itself
+	// writes to the page cache: its own SyncWrites would fsync inside its
+	// single request loop, stalling every client behind each batch (see
+	// DiskSyncer).
 	SyncWrites bool
 	// Partitions is the default partition count of auto-created topics.
 	Partitions int
 	Logger     *slog.Logger
+
+	// inLoopSync turns on kfake's own SyncWrites (fsync inside the broker's
+	// request loop) instead of the DiskSyncer: BenchmarkPublish's baseline.
+	inLoopSync bool
 }
 
 // StartEmbedded starts the broker.
@@ -60,18 +69,36 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 	if o.Partitions > 0 {
 		opts = append(opts, kfake.DefaultNumPartitions(o.Partitions))
 	}
-	if o.SyncWrites {
+	if o.inLoopSync {
 		opts = append(opts, kfake.SyncWrites())
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafkalog: start embedded broker: %w", err)
 	}
-	return &Embedded{cluster: c}, nil
+	e := &Embedded{cluster: c}
+	if o.SyncWrites && !o.inLoopSync {
+		e.syncer = NewDiskSyncer(o.Dir)
+	}
+	return e, nil
+}
+
+// Syncer is the durability barrier producers of this broker must use
+// (WithLogSyncer), or nil when SyncWrites is off.
+func (e *Embedded) Syncer() LogSyncer {
+	if e.syncer == nil {
+		return nil
+	}
+	return e.syncer
 }
 
 // Addrs returns the broker addresses clients connect to.
 func (e *Embedded) Addrs() []string { return e.cluster.ListenAddrs() }
 
 // Close stops the broker, flushing its log to disk.
-func (e *Embedded) Close() { e.cluster.Close() }
+func (e *Embedded) Close() {
+	e.cluster.Close()
+	if e.syncer != nil {
+		e.syncer.Close()
+	}
+}

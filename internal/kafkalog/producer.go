@@ -78,6 +78,8 @@ type Producer struct {
 	loops   sync.WaitGroup
 
 	cohortWait float64 // fraction of the last round a round may wait for its cohort; 0: never
+	syncer     LogSyncer
+	syncs      sync.WaitGroup // rounds waiting for syncer
 
 	rounds, records atomic.Int64 // acknowledged produce requests and their records
 }
@@ -103,10 +105,19 @@ type partitionCount struct {
 	checked time.Time
 }
 
+// ProducerOption adjusts a Producer.
+type ProducerOption func(*Producer)
+
+// WithLogSyncer makes every acknowledged round durable through s before
+// its publishers are answered (the embedded broker's DiskSyncer). The
+// partition's next round is sent meanwhile, so fsyncs overlap produce
+// requests instead of following them.
+func WithLogSyncer(s LogSyncer) ProducerOption { return func(p *Producer) { p.syncer = s } }
+
 // NewProducer connects to brokers lazily; the first Publish dials.
-func NewProducer(brokers []string) *Producer {
+func NewProducer(brokers []string, opts ...ProducerOption) *Producer {
 	tr := &kafka.Transport{DialTimeout: 3 * time.Second, IdleTimeout: 60 * time.Second}
-	return &Producer{
+	p := &Producer{
 		client:     &kafka.Client{Addr: kafka.TCP(brokers...), Transport: tr},
 		tr:         tr,
 		log:        slog.Default(),
@@ -114,6 +125,15 @@ func NewProducer(brokers []string) *Producer {
 		writers:    map[topicPartition]*partitionWriter{},
 		counts:     map[string]partitionCount{},
 	}
+	for _, o := range opts {
+		o(p)
+	}
+	if p.syncer != nil {
+		// Publishers are answered after the fsync, which groups them;
+		// a produce round has no cohort of its own to wait for.
+		p.cohortWait = 0
+	}
+	return p
 }
 
 // Publish appends msgs and returns once all are acknowledged by every
@@ -156,6 +176,7 @@ func (p *Producer) Close() error {
 	}
 	p.mu.Unlock()
 	p.loops.Wait()
+	p.syncs.Wait()
 	p.tr.CloseIdleConnections()
 	return nil
 }
@@ -419,6 +440,11 @@ func (w *partitionWriter) send(batch []*pending) {
 			return
 		}
 		err := w.produce(deadline, batch)
+		if err == nil && w.p.syncer != nil {
+			w.p.syncs.Add(1)
+			go w.completeDurable(deadline, batch)
+			return
+		}
 		if err == nil || !retriable(err) || time.Until(deadline) < backoff {
 			complete(batch, err)
 			return
@@ -428,6 +454,14 @@ func (w *partitionWriter) send(batch []*pending) {
 		backoff = min(backoff*2, 200*time.Millisecond)
 		batch = stillWaiting(batch)
 	}
+}
+
+// completeDurable answers batch once the syncer has made it durable.
+func (w *partitionWriter) completeDurable(deadline time.Time, batch []*pending) {
+	defer w.p.syncs.Done()
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	complete(batch, w.p.syncer.SyncPartition(ctx, w.key.topic, w.key.partition))
 }
 
 func (w *partitionWriter) produce(deadline time.Time, batch []*pending) error {

@@ -11,10 +11,20 @@ import (
 )
 
 // BenchmarkPublish: 32 concurrent publishers of 600-byte records against
-// the embedded broker with SyncWrites, one partition per topic (the
-// embedded default), as ingest publishes: one record per callback (raw) or
-// two (raw and verified, hookledger before the forwarder). "writer" is the
-// kafka.Writer configuration hookledger used before group commit.
+// the embedded broker, one partition per topic (the embedded default), as
+// ingest publishes: one record per callback (raw) or two (raw and
+// verified, hookledger before the forwarder). Durability modes:
+//
+//   - barrier: the default with sync_writes, kfake writes to the page
+//     cache and the DiskSyncer fsyncs outside the broker loop before a
+//     publisher is answered;
+//   - inloop: kfake's own SyncWrites, which fsyncs inside its request
+//     loop (hookledger before the DiskSyncer);
+//   - pagecache: sync_writes false.
+//
+// "writer" is the kafka.Writer configuration hookledger used before group
+// commit, on the in-loop broker. fsyncs/callback counts what the mode
+// really issued (inloop: a segment and an index per produce request).
 //
 //	go test -run '^$' -bench Publish -benchtime 3s ./internal/kafkalog/
 func BenchmarkPublish(b *testing.B) {
@@ -22,22 +32,29 @@ func BenchmarkPublish(b *testing.B) {
 	for _, bc := range []struct {
 		name    string
 		records int
+		mode    string
 		writer  bool
 		cohort  float64
 	}{
-		{"groupcommit/1-record", 1, false, 0},
-		{"groupcommit-cohort0.25/1-record", 1, false, 0.25},
-		{"groupcommit-cohort0.5/1-record", 1, false, 0.5},
-		{"groupcommit-cohort1/1-record", 1, false, 1},
-		{"groupcommit/2-records", 2, false, 0},
-		{"groupcommit-cohort0.5/2-records", 2, false, 0.5},
-		{"writer/1-record", 1, true, 0},
-		{"writer/2-records", 2, true, 0},
+		{"barrier/1-record", 1, "barrier", false, 0},
+		{"barrier/2-records", 2, "barrier", false, 0},
+		{"inloop/1-record", 1, "inloop", false, 0},
+		{"inloop-cohort0.5/1-record", 1, "inloop", false, 0.5},
+		{"inloop/2-records", 2, "inloop", false, 0},
+		{"inloop-cohort0.5/2-records", 2, "inloop", false, 0.5},
+		{"pagecache/1-record", 1, "pagecache", false, 0},
+		{"pagecache-cohort0.5/1-record", 1, "pagecache", false, 0.5},
+		{"writer-inloop/1-record", 1, "inloop", true, 0},
+		{"writer-inloop/2-records", 2, "inloop", true, 0},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			br := newBroker(b)
+			br := newBrokerSync(b, bc.mode == "inloop")
 			topics := []string{br.topic("raw", 1), br.topic("verified", 1)}
-			publish, stats, closeFn := groupCommit(br.brokers(), bc.cohort)
+			var opts []ProducerOption
+			if bc.mode == "barrier" {
+				opts = append(opts, WithLogSyncer(br.emb.Syncer()))
+			}
+			publish, stats, closeFn := groupCommit(br.brokers(), bc.cohort, opts...)
 			if bc.writer {
 				publish, stats, closeFn = legacyWriter(br.brokers())
 			}
@@ -62,11 +79,17 @@ func BenchmarkPublish(b *testing.B) {
 			})
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "callbacks/s")
-			if st := stats(); st.Rounds > 0 {
-				// Each produce request appends one batch to one partition:
-				// kfake fsyncs its segment and its index (2 fsyncs).
+			st := stats()
+			if st.Rounds > 0 {
 				b.ReportMetric(float64(b.N)/float64(st.Rounds)*float64(bc.records), "callbacks/round")
+			}
+			switch bc.mode {
+			case "inloop":
 				b.ReportMetric(2*float64(st.Rounds)/float64(b.N), "fsyncs/callback")
+			case "barrier":
+				ss := br.emb.syncer.Stats()
+				b.ReportMetric(float64(ss.Fsyncs)/float64(b.N), "fsyncs/callback")
+				b.ReportMetric(float64(b.N*bc.records)/float64(max(1, ss.Rounds)), "records/flush")
 			}
 		})
 	}
@@ -74,8 +97,8 @@ func BenchmarkPublish(b *testing.B) {
 
 type publishFunc func(context.Context, ...Message) error
 
-func groupCommit(brokers []string, cohort float64) (publishFunc, func() ProducerStats, func()) {
-	p := NewProducer(brokers)
+func groupCommit(brokers []string, cohort float64, opts ...ProducerOption) (publishFunc, func() ProducerStats, func()) {
+	p := NewProducer(brokers, opts...)
 	p.cohortWait = cohort
 	return p.Publish, p.Stats, func() { p.Close() }
 }

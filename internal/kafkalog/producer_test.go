@@ -18,9 +18,15 @@ type broker struct {
 	dir  string
 	addr string
 	emb  *Embedded
+
+	inLoopSync bool
 }
 
-func newBroker(t testing.TB) *broker {
+func newBroker(t testing.TB) *broker { return newBrokerSync(t, false) }
+
+// newBrokerSync starts an embedded broker with SyncWrites; inLoopSync
+// selects kfake's own fsync instead of the DiskSyncer.
+func newBrokerSync(t testing.TB, inLoopSync bool) *broker {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -28,7 +34,7 @@ func newBroker(t testing.TB) *broker {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	b := &broker{t: t, dir: filepath.Join(t.TempDir(), "kafka"), addr: addr}
+	b := &broker{t: t, dir: filepath.Join(t.TempDir(), "kafka"), addr: addr, inLoopSync: inLoopSync}
 	b.start()
 	t.Cleanup(b.stop)
 	return b
@@ -36,7 +42,7 @@ func newBroker(t testing.TB) *broker {
 
 func (b *broker) start() {
 	b.t.Helper()
-	emb, err := StartEmbedded(EmbeddedOptions{Dir: b.dir, Addr: b.addr, Partitions: 1, SyncWrites: true})
+	emb, err := StartEmbedded(EmbeddedOptions{Dir: b.dir, Addr: b.addr, Partitions: 1, SyncWrites: true, inLoopSync: b.inLoopSync})
 	if err != nil {
 		b.t.Fatal(err)
 	}
