@@ -220,6 +220,25 @@ func verifyCases() []verifyCase {
 			wantKey: keyCurrent,
 		},
 		{
+			name: "B JSON body with an upper-case bodySHA256 (kept lenient)",
+			req: func() *provider.Request {
+				u := strings.ToUpper(WithBodySHA256(publicURL, []byte(jsonMessageBody))[len(publicURL):])
+				u = publicURL + "?bodySHA256=" + u[len("?BODYSHA256="):]
+				r := jsonPost(u, jsonMessageBody)
+				r.Header.Set(HeaderSignature, SignSchemeB(keyCurrent, u, nil))
+				return r
+			},
+			wantKey: keyCurrent,
+		},
+		{
+			name: "B form with a Latin-1 byte verified byte-exact (kept)",
+			req: func() *provider.Request {
+				form := url.Values{"MessageSid": {"SM1"}, "Body": {"caf\xe9"}}
+				return signBForm(formPost(publicURL, "MessageSid=SM1&Body=caf%E9"), HeaderSignature, keyCurrent, publicURL, form)
+			},
+			wantKey: keyCurrent,
+		},
+		{
 			name: "B received URL has :443, provider signed without port",
 			req: func() *provider.Request {
 				return signBForm(formPost("https://hooks.example.com:443/hooks/sw-main", deliveredBody), HeaderSignature, keyCurrent, publicURL, delivered)
