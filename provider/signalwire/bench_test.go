@@ -130,7 +130,11 @@ func BenchmarkVerifyLarge(b *testing.B) {
 		{"genuine-small", signBForm(formPost(publicURL, small.Encode()), HeaderSignature, keyCurrent, publicURL, small), true},
 		{"genuine-1MiB-9-params", signBForm(formPost(publicURL, bigBody.Encode()), HeaderSignature, keyCurrent, publicURL, bigBody), true},
 		{"forged-1MiB-150k-params", formPost(publicURL, largeForm(150_000, mib)), false},
+		{"genuine-1MiB-9-params-rotated-port", signBForm(formPost(publicURL, bigBody.Encode()), HeaderSignature, keyPrevious, "https://hooks.example.com:443/hooks/sw-main", bigBody), true},
 		{"forged-1MiB-1000-params", formPost(publicURL, largeForm(1000, mib)), false},
+		// Every spelling differs from the first byte on: a name beyond the
+		// BMP first in UTF-16 order, then a repeated name with a duplicate.
+		{"forged-1MiB-1000-params-6-spellings", formPost(publicURL, "%EF%BD%A1=1&%F0%9F%98%80=1&0=b&0=a&0=a&"+largeForm(995, mib-40)), false},
 	}
 	v := newTestVerifier(b, keyCurrent, keyPrevious)
 	for _, tc := range cases {

@@ -82,13 +82,25 @@ type spelled struct {
 	spellings spellingSet
 }
 
+// spellingBudget is the least number of bytes the spellings after the
+// first may add to what one key and URL hash (see paramSpellings).
+const spellingBudget = 64 << 10
+
 // paramSpellings returns the distinct scheme B parameter strings of params
-// with the spellings that produce each, in allSpellings order. Each string
-// is built once, and only for spellings that write it differently from an
-// earlier one: with ASCII names and no repeated name (every SignalWire
-// callback but an inbound message with several media) there is one.
-// params is not modified.
-func paramSpellings(params []provider.Param) []spelled {
+// with the spellings that produce each, in allSpellings order, and the
+// spellings not tried. Each string is built once, and only for spellings
+// that write it differently from an earlier one: with ASCII names and no
+// repeated name (every SignalWire callback but an inbound message with
+// several media) there is one. params is not modified.
+//
+// The strings are hashed together (tailTree), so a spelling costs the bytes
+// by which it differs from those before it. Those extra bytes are bounded
+// by the length of the first string or spellingBudget, whichever is
+// larger: a spelling that would exceed what is left is not tried. Every
+// spelling of any parameter string up to 13 KiB (a genuine callback is a
+// few KiB) is always tried; a forged body that makes every spelling differ
+// from its first byte costs at most twice its first spelling.
+func paramSpellings(params []provider.Param) (tried []spelled, skipped spellingSet) {
 	g := groupParams(params)
 	var utf16Names []int // group order by UTF-16 names; nil when it is the byte order
 	for i := 1; i < g.len(); i++ {
@@ -101,8 +113,14 @@ func paramSpellings(params []provider.Param) []spelled {
 			break
 		}
 	}
-	var layouts [len(allSpellings)]layout
-	out := make([]spelled, 0, 1)
+	var seen [len(allSpellings)]struct {
+		l    layout
+		set  spellingSet
+		kept int // index in tried, -1 when not tried
+	}
+	distinct, budget := 0, spellingBudget
+	tried = make([]spelled, 0, 1)
+	var scratch []byte // the buffer of a string not tried, reused
 next:
 	for i, s := range allSpellings {
 		l := layout{g: g}
@@ -113,16 +131,40 @@ next:
 		if s.values != valuesReceived {
 			l.values = g.reorderedValues(s.values, compare)
 		}
-		for j := range out {
-			if layouts[j].equal(l) {
-				out[j].spellings |= 1 << i
+		for j := range distinct {
+			if seen[j].l.equal(l) {
+				if k := seen[j].kept; k >= 0 {
+					tried[k].spellings |= 1 << i
+				} else {
+					skipped |= 1 << i
+				}
 				continue next
 			}
 		}
-		layouts[len(out)] = l
-		out = append(out, spelled{tail: l.appendTo(make([]byte, 0, paramsLen(params))), spellings: 1 << i})
+		seen[distinct].l, seen[distinct].kept = l, -1
+		distinct++
+		if scratch == nil {
+			scratch = make([]byte, 0, paramsLen(params))
+		}
+		tail := l.appendTo(scratch[:0])
+		if i == 0 {
+			budget = max(budget, len(tail))
+		} else {
+			extra := len(tail)
+			for _, t := range tried {
+				extra = min(extra, len(tail)-commonPrefix(tail, t.tail))
+			}
+			if extra > budget {
+				skipped |= 1 << i
+				continue
+			}
+			budget -= extra
+		}
+		scratch = nil
+		seen[distinct-1].kept = len(tried)
+		tried = append(tried, spelled{tail: tail, spellings: 1 << i})
 	}
-	return out
+	return tried, skipped
 }
 
 // paramGroups is params grouped by name: sorted by name in byte order,

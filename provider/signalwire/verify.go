@@ -73,7 +73,8 @@ type scheme struct {
 	// spellings, for form parameters, lists per tail the parameter
 	// spellings that write it; nil for one fixed tail.
 	spellings []spellingSet
-	params    int // form parameters signed
+	skipped   spellingSet // spellings not tried (see paramSpellings)
+	params    int         // form parameters signed
 	checks    []macCheck
 }
 
@@ -87,8 +88,13 @@ func (s scheme) describe() string {
 	for i, set := range s.spellings {
 		labels[i] = set.String()
 	}
-	return fmt.Sprintf("scheme B (%s, base64 HMAC-SHA1 of URL + %d form parameters; parameter spellings tried: [%s])",
-		s.header, s.params, strings.Join(labels, "; "))
+	notTried := ""
+	if s.skipped != 0 {
+		notTried = fmt.Sprintf("; not tried, as they differ from those tried by more than the spelling budget: [%s]",
+			strings.ReplaceAll(s.skipped.String(), " = ", "; "))
+	}
+	return fmt.Sprintf("scheme B (%s, base64 HMAC-SHA1 of URL + %d form parameters; parameter spellings tried: [%s]%s)",
+		s.header, s.params, strings.Join(labels, "; "), notTried)
 }
 
 // diagnosisBudget bounds the bytes the near-miss search of one rejection
@@ -194,7 +200,7 @@ func (v *verifier) verifySchemeB(req *provider.Request, header, sig string, form
 	case req.Method == http.MethodGet:
 		s.name = "scheme B (%s, base64 HMAC-SHA1 of the URL of a GET)"
 	case req.IsForm():
-		s.tails, s.spellings = formTails(formParams)
+		s.tails, s.spellings, s.skipped = formTails(formParams)
 		s.params = len(formParams)
 	case len(req.Body) == 0:
 		s.name = "scheme B (%s, base64 HMAC-SHA1 of the URL; empty body)"
@@ -355,15 +361,16 @@ func (v *verifier) affordable(urls []string, s scheme) int {
 }
 
 // formTails returns the distinct scheme B parameter strings of a form body
-// (see paramSpellings) and, for each, the spellings that write it.
-func formTails(params []provider.Param) (tailTree, []spellingSet) {
-	spelled := paramSpellings(params)
+// (see paramSpellings), for each the spellings that write it, and the
+// spellings not tried.
+func formTails(params []provider.Param) (tailTree, []spellingSet, spellingSet) {
+	spelled, skipped := paramSpellings(params)
 	tails := make([][]byte, len(spelled))
 	sets := make([]spellingSet, len(spelled))
 	for i, sp := range spelled {
 		tails[i], sets[i] = sp.tail, sp.spellings
 	}
-	return newTailTree(tails), sets
+	return newTailTree(tails), sets, skipped
 }
 
 // paramsLen is the length of the scheme B parameter string.
