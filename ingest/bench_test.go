@@ -54,8 +54,10 @@ func (acceptAll) Verify(context.Context, *provider.Request) (provider.Verified, 
 
 type noReplays struct{}
 
-func (noReplays) FirstUse(context.Context, string, time.Time) (bool, error) { return true, nil }
-func (noReplays) Forget(context.Context, string) error                      { return nil }
+func (noReplays) FirstUse(context.Context, string, time.Time, time.Time) (bool, error) {
+	return true, nil
+}
+func (noReplays) Forget(context.Context, string) error { return nil }
 
 func BenchmarkHandle(b *testing.B) {
 	cfg := parseSources(b, fmt.Sprintf(`

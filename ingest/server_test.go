@@ -87,7 +87,7 @@ func startServer(t *testing.T, brokers []string, o Options, guard provider.Repla
 }
 
 func openGuard(t *testing.T) *jtiguard.Guard {
-	g, err := jtiguard.Open(filepath.Join(t.TempDir(), "jti"), false)
+	g, err := jtiguard.Open(filepath.Join(t.TempDir(), "jti"), jtiguard.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

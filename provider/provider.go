@@ -56,16 +56,23 @@ type Deps struct {
 // ReplayGuard remembers keys until their expiry. Implementations must keep
 // what they remember across a restart.
 type ReplayGuard interface {
-	// FirstUse records key until expires and reports whether it was not
-	// already remembered. It is atomic: of two concurrent calls with the same
-	// key, exactly one returns true.
-	FirstUse(ctx context.Context, key string, expires time.Time) (bool, error)
+	// FirstUse records key, a token issued at issued, until expires and
+	// reports whether it was not already remembered. It is atomic: of two
+	// concurrent calls with the same key, exactly one returns true. A guard
+	// that lost memory refuses a token issued before the loss with an error
+	// wrapping ErrReplayMemoryLost: the verifier rejects it as replayed.
+	FirstUse(ctx context.Context, key string, issued, expires time.Time) (bool, error)
 	// Forget drops key, so its next use is a first use again. Ingest calls
 	// it (through Verified.Release) when a verified callback could not be
 	// stored: the provider's retry of that same signed request is genuine
 	// and must not be refused as a replay.
 	Forget(ctx context.Context, key string) error
 }
+
+// ErrReplayMemoryLost is wrapped by ReplayGuard.FirstUse for a token
+// issued before the guard lost part of what it remembered: it may be a
+// replay of a token the guard no longer knows, so it is refused.
+var ErrReplayMemoryLost = errors.New("replay memory lost for tokens issued before the loss")
 
 // Verifier proves that a request was signed by the provider.
 type Verifier interface {

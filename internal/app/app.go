@@ -254,7 +254,7 @@ func (a *App) prepare() (ingest.Sources, query.Tokens, error) {
 	var sources ingest.Sources
 	var tokens query.Tokens
 	if a.tiers.Ingest {
-		replays, err := jtiguard.Open(filepath.Join(a.cfg.DataDir, "replay-guard.log"), a.cfg.Kafka.SyncWrites)
+		replays, err := jtiguard.Open(filepath.Join(a.cfg.DataDir, "replay-guard.log"), jtiguard.Options{Sync: a.cfg.Kafka.SyncWrites, Logger: a.log})
 		if err != nil {
 			return nil, nil, err
 		}

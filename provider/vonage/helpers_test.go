@@ -25,7 +25,7 @@ func newMemGuard(now func() time.Time) *memGuard {
 	return &memGuard{now: now, keys: map[string]time.Time{}}
 }
 
-func (g *memGuard) FirstUse(_ context.Context, key string, expires time.Time) (bool, error) {
+func (g *memGuard) FirstUse(_ context.Context, key string, _, expires time.Time) (bool, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if exp, ok := g.keys[key]; ok && g.now().Before(exp) {
@@ -47,7 +47,7 @@ type failingGuard struct{}
 
 var errGuardDown = errors.New("replay store unavailable")
 
-func (failingGuard) FirstUse(context.Context, string, time.Time) (bool, error) {
+func (failingGuard) FirstUse(context.Context, string, time.Time, time.Time) (bool, error) {
 	return false, errGuardDown
 }
 
@@ -56,7 +56,9 @@ func (failingGuard) Forget(context.Context, string) error { return errGuardDown 
 // alwaysFirst never remembers anything: benchmarks reuse one token.
 type alwaysFirst struct{}
 
-func (alwaysFirst) FirstUse(context.Context, string, time.Time) (bool, error) { return true, nil }
+func (alwaysFirst) FirstUse(context.Context, string, time.Time, time.Time) (bool, error) {
+	return true, nil
+}
 
 func (alwaysFirst) Forget(context.Context, string) error { return nil }
 

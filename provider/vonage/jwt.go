@@ -248,7 +248,11 @@ func (v *verifier) verifyJWT(ctx context.Context, req *provider.Request, raw str
 		expires = now.Add(replayMemoryWithoutWindow)
 	}
 	replayKey := v.replayPrefix + claims.ID
-	first, err := v.replays.FirstUse(ctx, replayKey, expires)
+	first, err := v.replays.FirstUse(ctx, replayKey, iat, expires)
+	if errors.Is(err, provider.ErrReplayMemoryLost) {
+		return provider.Verified{}, provider.Reject(schema.ReasonReplayed,
+			"JWT jti %q cannot be told from a replay: %v", provider.Clip(claims.ID, 80), err)
+	}
 	if err != nil {
 		return provider.Verified{}, fmt.Errorf("vonage: replay guard: %w", err)
 	}

@@ -661,6 +661,29 @@ func TestVerifyReplayGuardFailureIsInternal(t *testing.T) {
 	}
 }
 
+// TestVerifyRefusesWhatALossyGuardCannotVouchFor: a guard that lost memory
+// refuses a token issued before the loss; that is a replayed rejection
+// (its detail says why), not an internal failure.
+func TestVerifyRefusesWhatALossyGuardCannotVouchFor(t *testing.T) {
+	v := newTestVerifier(t, settingsJWT, lossyGuard{})
+	body := []byte(messagesStatusJSON)
+	_, err := v.Verify(context.Background(), request(http.MethodPost, "", "application/json",
+		bearer(mustToken(t, testSecret, testNow, "jti-before-loss", body)), body))
+	var rej *provider.Rejection
+	if !errors.As(err, &rej) || rej.Reason != schema.ReasonReplayed || !strings.Contains(rej.Detail, "jti-guard.log lost") {
+		t.Fatalf("err = %v, want replayed naming the guard's loss", err)
+	}
+}
+
+// lossyGuard lost its memory before every token it is asked about.
+type lossyGuard struct{}
+
+func (lossyGuard) FirstUse(context.Context, string, time.Time, time.Time) (bool, error) {
+	return false, fmt.Errorf("jtiguard: jti-guard.log lost the jtis it remembered: %w", provider.ErrReplayMemoryLost)
+}
+
+func (lossyGuard) Forget(context.Context, string) error { return nil }
+
 func TestVerifyReplayKeyAndExpiry(t *testing.T) {
 	rec := &recordingGuard{}
 	v := newTestVerifier(t, settingsJWT, rec)
@@ -670,8 +693,8 @@ func TestVerifyReplayKeyAndExpiry(t *testing.T) {
 		bearer(mustToken(t, testSecret, iat, "jti-42", body)), body)); err != nil {
 		t.Fatal(err)
 	}
-	if rec.key != "vonage:vonage-main:jti-42" || !rec.expires.Equal(iat.Add(DefaultMaxAge+time.Second)) {
-		t.Fatalf("FirstUse(%q, %v), want vonage:vonage-main:jti-42 until iat+max_age+1s", rec.key, rec.expires)
+	if rec.key != "vonage:vonage-main:jti-42" || !rec.issued.Equal(iat) || !rec.expires.Equal(iat.Add(DefaultMaxAge+time.Second)) {
+		t.Fatalf("FirstUse(%q, %v, %v), want vonage:vonage-main:jti-42 issued at iat until iat+max_age+1s", rec.key, rec.issued, rec.expires)
 	}
 
 	v = newTestVerifier(t, settingsJWT+"max_age: 0s\n", rec)
@@ -685,12 +708,12 @@ func TestVerifyReplayKeyAndExpiry(t *testing.T) {
 }
 
 type recordingGuard struct {
-	key     string
-	expires time.Time
+	key             string
+	issued, expires time.Time
 }
 
-func (g *recordingGuard) FirstUse(_ context.Context, key string, expires time.Time) (bool, error) {
-	g.key, g.expires = key, expires
+func (g *recordingGuard) FirstUse(_ context.Context, key string, issued, expires time.Time) (bool, error) {
+	g.key, g.issued, g.expires = key, issued, expires
 	return true, nil
 }
 
