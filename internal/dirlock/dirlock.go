@@ -55,6 +55,9 @@ func (e *HeldError) Error() string {
 // when the lock is held elsewhere: it returns a *HeldError naming the
 // holder. command is recorded for the message of a later contender.
 func Acquire(dir, command string) (*Lock, error) {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs // the message names the directory unambiguously
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("dirlock: data_dir: %w", err)
 	}
