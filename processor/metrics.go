@@ -3,8 +3,9 @@ package processor
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	stored *prometheus.CounterVec
-	dead   prometheus.Counter
+	stored       *prometheus.CounterVec
+	dead         prometheus.Counter
+	offsetResets *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -17,7 +18,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "hookledger_processor_dead_letters_total",
 			Help: "Records sent to the dead-letter topic.",
 		}),
+		offsetResets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookledger_processor_offset_resets_total",
+			Help: "Partitions re-read from their log start because the broker lost records the group had read, by cause (committed_beyond_end, log_moved_backwards).",
+		}, []string{"topic", "cause"}),
 	}
-	reg.MustRegister(m.stored, m.dead)
+	reg.MustRegister(m.stored, m.dead, m.offsetResets)
 	return m
 }

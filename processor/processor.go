@@ -54,6 +54,12 @@ func New(store Store, providers *provider.Registry, dead Publisher, deadTopic st
 	return &Processor{store: store, providers: providers, dead: dead, deadTopic: deadTopic, log: log, metrics: newMetrics(reg)}
 }
 
+// OffsetReset counts a partition a consumer re-reads after broker data
+// damage (kafkalog.ConsumerOptions.OnReset).
+func (p *Processor) OffsetReset(r kafkalog.OffsetReset) {
+	p.metrics.offsetResets.WithLabelValues(r.Topic, r.Cause).Inc()
+}
+
 // deadLetter is one record set aside with why.
 type deadLetter struct {
 	from kafkalog.Fetched

@@ -185,7 +185,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 
 	if a.tiers.Process {
-		a.startProcessor(brokers, store, producer)
+		a.startProcessor(ctx, brokers, store, producer)
 		if a.processorAlone() {
 			// Alone, the processor still needs probes and metrics.
 			a.serve("processor", func(*echo.Echo) {})
@@ -305,9 +305,9 @@ func (a *App) listen(name, addr string) error {
 	return nil
 }
 
-func (a *App) startProcessor(brokers []string, store *storage.Store, producer *kafkalog.Producer) {
+func (a *App) startProcessor(ctx context.Context, brokers []string, store *storage.Store, producer *kafkalog.Producer) {
 	proc := processor.New(store, a.providers, producer, a.cfg.Kafka.DeadLetterTopic, a.log, a.metrics)
-	ctx, cancel := context.WithCancel(context.Background())
+	runCtx, cancel := context.WithCancel(context.Background())
 	a.cancelConsumers = cancel
 	host, _ := os.Hostname()
 	for _, c := range []struct {
@@ -322,12 +322,20 @@ func (a *App) startProcessor(brokers []string, store *storage.Store, producer *k
 		consumer := kafkalog.NewConsumer(kafkalog.ConsumerOptions{
 			Brokers: brokers, Group: c.group, Topic: c.topic,
 			ClientID:  fmt.Sprintf("hookledger-%s-%d-%s", host, os.Getpid(), c.name),
-			BatchSize: a.cfg.Processor.BatchSize, FlushInterval: a.cfg.Processor.FlushInterval, Logger: a.log,
+			BatchSize: a.cfg.Processor.BatchSize, FlushInterval: a.cfg.Processor.FlushInterval,
+			OnReset: proc.OffsetReset, Logger: a.log,
 		})
+		// Before ingest listens: a damaged log refilled past the committed
+		// offset would look healthy. Run checks again if this fails.
+		checkCtx, cancelCheck := context.WithTimeout(ctx, 30*time.Second)
+		if err := consumer.CheckOffsets(checkCtx); err != nil {
+			a.log.Warn("kafka offset check at start failed; the consumer retries", "consumer", c.name, "err", err)
+		}
+		cancelCheck()
 		a.consumed.Add(2)
 		go func() {
 			defer a.consumed.Done()
-			if err := consumer.Run(ctx, c.handle); err != nil {
+			if err := consumer.Run(runCtx, c.handle); err != nil {
 				a.errs <- fmt.Errorf("%s: %w", c.name, err)
 			}
 			if err := consumer.Close(); err != nil {
@@ -336,7 +344,7 @@ func (a *App) startProcessor(brokers []string, store *storage.Store, producer *k
 		}()
 		go func() {
 			defer a.consumed.Done()
-			if err := consumer.WaitJoined(ctx); err == nil {
+			if err := consumer.WaitJoined(runCtx); err == nil {
 				a.ready.Set(c.name, true)
 				a.log.Info("consumer joined its group", "consumer", c.name, "group", c.group)
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -30,15 +31,32 @@ type ConsumerOptions struct {
 	// it is full or FlushInterval after its first record.
 	BatchSize     int
 	FlushInterval time.Duration
-	Logger        *slog.Logger
+	// CheckInterval is how often Run compares the group's committed
+	// offsets with the log (see CheckOffsets); default 5 s.
+	CheckInterval time.Duration
+	// OnReset, if set, is told of every partition Run moves back to its
+	// log start after broker data damage (metrics).
+	OnReset func(OffsetReset)
+	Logger  *slog.Logger
 }
 
 // Consumer reads a topic as a member of a consumer group and commits a
 // batch's offsets only after the batch's handler succeeded, so a crash
 // between the two redelivers the batch (at-least-once).
+//
+// It also guards against a broker that lost records the group consumed:
+// a committed offset past the log end, or a log whose end or start moved
+// backwards, would make the group skip every record appended below its
+// offset. Such a partition is logged as an error and re-read from its log
+// start; records are never skipped.
 type Consumer struct {
 	o ConsumerOptions
 	r *kafka.Reader
+
+	mu        sync.Mutex // guards bounds, pending, nextCheck
+	bounds    logBounds
+	pending   []OffsetReset
+	nextCheck time.Time
 }
 
 // NewConsumer joins the group lazily, on the first fetch.
@@ -46,7 +64,17 @@ func NewConsumer(o ConsumerOptions) *Consumer {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{
+	if o.CheckInterval <= 0 {
+		o.CheckInterval = 5 * time.Second
+	}
+	c := &Consumer{o: o, bounds: logBounds{}}
+	c.r = c.newReader()
+	return c
+}
+
+func (c *Consumer) newReader() *kafka.Reader {
+	o := c.o
+	return kafka.NewReader(kafka.ReaderConfig{
 		Brokers:     o.Brokers,
 		GroupID:     o.Group,
 		Topic:       o.Topic,
@@ -66,7 +94,6 @@ func NewConsumer(o ConsumerOptions) *Consumer {
 		ReadBackoffMax:        500 * time.Millisecond,
 		WatchPartitionChanges: true,
 	})
-	return &Consumer{o: o, r: r}
 }
 
 // Handler stores one batch. It returns an error only when the batch could
@@ -75,14 +102,26 @@ type Handler func(ctx context.Context, batch []Fetched) error
 
 // Run consumes until ctx is done. A failing batch is retried with backoff
 // until it succeeds; it is never skipped.
+//
+// Every CheckInterval, between batches, it checks the group's offsets
+// against the log (CheckOffsets) and applies the resets found before
+// fetching again.
 func (c *Consumer) Run(ctx context.Context, handle Handler) error {
 	for {
+		if c.checkDue() {
+			if err := c.CheckOffsets(ctx); err != nil && ctx.Err() == nil {
+				c.o.Logger.Warn("kafka offset check failed", "topic", c.o.Topic, "err", err)
+			}
+		}
+		if !c.applyResets(ctx) {
+			return nil
+		}
 		batch, err := c.fetchBatch(ctx)
 		if len(batch) == 0 {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if err != nil {
+			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 				c.o.Logger.Warn("kafka fetch failed", "topic", c.o.Topic, "err", err)
 				sleep(ctx, time.Second)
 			}
@@ -99,8 +138,16 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) error {
 	}
 }
 
+// fetchBatch waits for a first record until the next offset check is due
+// (then it returns no records and context.DeadlineExceeded), and for more
+// until the batch is full or FlushInterval passed.
 func (c *Consumer) fetchBatch(ctx context.Context) ([]Fetched, error) {
-	first, err := c.r.FetchMessage(ctx)
+	c.mu.Lock()
+	waitUntil := c.nextCheck
+	c.mu.Unlock()
+	firstCtx, cancelFirst := context.WithDeadline(ctx, waitUntil)
+	first, err := c.r.FetchMessage(firstCtx)
+	cancelFirst()
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +218,92 @@ func (c *Consumer) WaitJoined(ctx context.Context) error {
 			return fmt.Errorf("kafkalog: group %s not joined: %w", c.o.Group, errors.Join(ctx.Err(), err))
 		}
 	}
+}
+
+// CheckOffsets compares the group's committed offsets and the log bounds of
+// every partition with what this consumer saw before, logs each partition
+// found damaged as an error, reports it to OnReset and schedules its
+// re-read from the log start, which Run applies before its next fetch.
+//
+// Run calls it every CheckInterval. Call it once before anything can
+// append to the topic (the app does, before ingest listens): a log that
+// lost records and was then refilled past the committed offset looks
+// healthy by offsets alone.
+func (c *Consumer) CheckOffsets(ctx context.Context) error {
+	c.mu.Lock()
+	c.nextCheck = time.Now().Add(c.o.CheckInterval)
+	c.mu.Unlock()
+	now, err := readPartitions(ctx, c.o.Brokers, c.o.Group, c.o.Topic)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	resets := c.bounds.damaged(c.o.Topic, now)
+	c.pending = append(c.pending, resets...)
+	c.mu.Unlock()
+	for _, r := range resets {
+		c.o.Logger.Error("KAFKA LOG DAMAGED: the broker lost records this consumer group had read; "+
+			"re-reading the partition from its log start (stored records are deduplicated)",
+			"topic", r.Topic, "partition", r.Partition, "group", c.o.Group, "cause", r.Cause,
+			"committed", r.Committed, "log_start", r.LogStart, "log_end", r.LogEnd,
+			"prev_log_start", r.PrevStart, "prev_log_end", r.PrevEnd, "reset_to", r.To())
+		if c.o.OnReset != nil {
+			c.o.OnReset(r)
+		}
+	}
+	return nil
+}
+
+func (c *Consumer) checkDue() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !time.Now().Before(c.nextCheck)
+}
+
+// applyResets commits the scheduled log-start offsets as a member of the
+// group, then replaces the reader: a reader keeps its in-memory positions
+// until it rejoins, and reads committed offsets when it does. It retries
+// until the commit succeeds and reports false only when ctx ended first.
+// Run calls it between batches, so no commit of a batch read before the
+// damage can overwrite a reset.
+func (c *Consumer) applyResets(ctx context.Context) bool {
+	c.mu.Lock()
+	resets := c.pending
+	c.mu.Unlock()
+	if len(resets) == 0 {
+		return true
+	}
+	msgs := make([]kafka.Message, len(resets))
+	for i, r := range resets {
+		// kafka-go commits a message's offset + 1.
+		msgs[i] = kafka.Message{Topic: r.Topic, Partition: r.Partition, Offset: r.To() - 1}
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		commitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := c.r.CommitMessages(commitCtx, msgs...)
+		cancel()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		c.o.Logger.Error("committing offset reset failed; retrying", "topic", c.o.Topic, "err", err)
+		if !sleep(ctx, backoff) {
+			return false
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+	if err := c.r.Close(); err != nil {
+		c.o.Logger.Warn("closing kafka reader for offset reset", "topic", c.o.Topic, "err", err)
+	}
+	c.r = c.newReader()
+	c.mu.Lock()
+	c.pending = c.pending[len(resets):]
+	c.mu.Unlock()
+	c.o.Logger.Warn("kafka offset reset committed; re-reading", "topic", c.o.Topic, "group", c.o.Group, "partitions", len(resets))
+	return true
 }
 
 // Close leaves the group.

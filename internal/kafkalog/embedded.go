@@ -13,8 +13,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
+const embeddedClusterID = "hookledger-embedded"
+
 // Embedded is an in-process Kafka-protocol broker (franz-go's kfake) that
-// persists its log under a directory and reloads it on restart.
+// persists its log under a directory and reloads it on restart. A topic
+// whose logs are on disk but missing from the broker's state files is
+// restored at start (see restoreOrphanedTopics).
 type Embedded struct {
 	cluster *kfake.Cluster
 	syncer  *DiskSyncer // nil without SyncWrites
@@ -46,6 +50,12 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("kafkalog: embedded broker dir: %w", err)
 	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if err := restoreOrphanedTopics(o.Dir, embeddedClusterID, o.Logger); err != nil {
+		return nil, err
+	}
 	host, port := "127.0.0.1", 0
 	if o.Addr != "" {
 		h, p, err := net.SplitHostPort(o.Addr)
@@ -64,7 +74,7 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
 			return net.Listen(network, net.JoinHostPort(host, fmt.Sprint(port)))
 		}),
-		kfake.ClusterID("hookledger-embedded"),
+		kfake.ClusterID(embeddedClusterID),
 	}
 	if o.Partitions > 0 {
 		opts = append(opts, kfake.DefaultNumPartitions(o.Partitions))
