@@ -122,7 +122,7 @@ func TestConsumerRereadsAfterBrokerDataLoss(t *testing.T) {
 		name      string
 		damage    func(t *testing.T, dir, topic string)
 		wantReset bool // a committed_beyond_end reset at start
-		wantLog   int  // records in the log afterwards
+		wantLog   int  // records in the log afterwards; -1: some lost, the 300 new ones kept
 	}{
 		{"segment file cut in half", func(t *testing.T, dir, topic string) {
 			segs, _ := filepath.Glob(filepath.Join(dir, "partitions", topic+"-0", "*.dat"))
@@ -136,7 +136,7 @@ func TestConsumerRereadsAfterBrokerDataLoss(t *testing.T) {
 			if err := os.Truncate(segs[0], info.Size()/2); err != nil {
 				t.Fatal(err)
 			}
-		}, true, 100 + 300},
+		}, true, -1},
 		{"topics.json deleted", func(t *testing.T, dir, _ string) {
 			if err := os.Remove(filepath.Join(dir, "topics.json")); err != nil {
 				t.Fatal(err)
@@ -188,7 +188,7 @@ func TestConsumerRereadsAfterBrokerDataLoss(t *testing.T) {
 			if err := kafkalog.Scan(context.Background(), emb.Addrs(), topic, func(kafkalog.Fetched) error { n++; return nil }); err != nil {
 				t.Fatal(err)
 			}
-			if n != tc.wantLog {
+			if tc.wantLog < 0 && (n < 300 || n >= 500) || tc.wantLog >= 0 && n != tc.wantLog {
 				t.Errorf("log holds %d records, want %d", n, tc.wantLog)
 			}
 		})
