@@ -60,7 +60,8 @@ type App struct {
 	ready     *observe.Readiness
 	metrics   *prometheus.Registry
 
-	level *slog.LevelVar // set by WithLogLevel: log.level reloads
+	level      *slog.LevelVar // set by WithLogLevel: log.level reloads
+	checkEvery time.Duration  // how often running dependencies are checked
 
 	reloadMu sync.Mutex
 	running  *config.Config // what runs: cfg plus the reloaded keys
@@ -73,6 +74,7 @@ type App struct {
 	redactionKey    []byte
 	connMetrics     *connlimit.Metrics
 	listeners       map[string]net.Listener
+	handlers        map[string]*swapHandler // per listener, once its server runs
 	servers         []*http.Server
 	addrs           map[string]string
 	consumed        sync.WaitGroup
@@ -98,8 +100,8 @@ func New(cfg *config.Config, tiers Tiers, log *slog.Logger, opts ...Option) *App
 	a := &App{
 		cfg: cfg, tiers: tiers, log: log, providers: providers.All(),
 		ready: observe.NewReadiness(), metrics: observe.Registry(),
-		addrs: map[string]string{}, listeners: map[string]net.Listener{}, errs: make(chan error, 4),
-		running: cfg,
+		addrs: map[string]string{}, listeners: map[string]net.Listener{}, handlers: map[string]*swapHandler{}, errs: make(chan error, 4),
+		running: cfg, checkEvery: dependencyCheckEvery,
 	}
 	for _, o := range opts {
 		o(a)
@@ -142,6 +144,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		return err
 	}
 	a.warnMissing(a.cfg)
+	a.serveStarting()
 
 	var brokers []string
 	var producer *kafkalog.Producer
@@ -153,9 +156,12 @@ func (a *App) Start(ctx context.Context) (err error) {
 			return err
 		}
 		a.stops = append(a.stops, stopKafka)
-		topicCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err = kafkalog.EnsureTopics(topicCtx, brokers, topicSpecs(a.cfg))
-		cancel()
+		err = waitFor(ctx, a.log, "kafka", []any{"brokers", strings.Join(brokers, ",")}, func(ctx context.Context) error {
+			if err := kafkalog.Ping(ctx, brokers); err != nil {
+				return err
+			}
+			return kafkalog.EnsureTopics(ctx, brokers, topicSpecs(a.cfg))
+		})
 		if err != nil {
 			return err
 		}
@@ -198,6 +204,11 @@ func (a *App) Start(ctx context.Context) (err error) {
 		a.query = query.New(store, tokens, query.NewCatalog(a.providers.Names(), a.cfg.Sources), a.log)
 		a.serve("query", a.query.Register)
 	}
+	var watchStore *storage.Store
+	if a.tiers.Process || a.tiers.Query {
+		watchStore = store
+	}
+	a.stops = append(a.stops, watchDependencies(brokers, watchStore, a.ready, a.log, a.checkEvery))
 	return nil
 }
 
@@ -371,6 +382,34 @@ func (a *App) buildSources(cfg *config.Config) (ingest.Sources, error) {
 	return ingest.BuildSources(cfg.Sources, a.providers, provider.Deps{Replays: a.replays, Now: time.Now})
 }
 
+// serveStarting answers every bound listener at once with the probes and
+// 503 for anything else (startingHandler), so /readyz tells while the tiers
+// wait for Kafka and ClickHouse. serve swaps in each tier's routes.
+func (a *App) serveStarting() {
+	for _, name := range []string{"ingest", "query", "processor"} {
+		if _, ok := a.listeners[name]; ok {
+			a.startServer(name)
+		}
+	}
+}
+
+// startServer starts the HTTP server of a listener bound by listen.
+func (a *App) startServer(name string) *swapHandler {
+	h := &swapHandler{}
+	h.set(a.startingHandler())
+	a.handlers[name] = h
+	ln, idle := a.limitListener(name)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: idle, ConnState: ln.ConnState}
+	a.servers = append(a.servers, srv)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.errs <- fmt.Errorf("%s listener: %w", name, err)
+		}
+	}()
+	a.log.Info("listening", "tier", name, "addr", ln.Addr().String())
+	return h
+}
+
 // serve answers on the listener bound by listen with the operator
 // endpoints and the tier's routes.
 func (a *App) serve(name string, register func(*echo.Echo)) {
@@ -380,15 +419,11 @@ func (a *App) serve(name string, register func(*echo.Echo)) {
 	e.Use(observe.RequestLog(a.log, name))
 	observe.Mount(e, a.ready, a.metrics)
 	register(e)
-	ln, idle := a.limitListener(name)
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: idle, ConnState: ln.ConnState}
-	a.servers = append(a.servers, srv)
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.errs <- fmt.Errorf("%s listener: %w", name, err)
-		}
-	}()
-	a.log.Info("listening", "tier", name, "addr", ln.Addr().String())
+	h := a.handlers[name]
+	if h == nil {
+		h = a.startServer(name)
+	}
+	h.set(e)
 }
 
 // Reload applies a new config's sources, tokens and (WithLogLevel)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 
 	"github.com/hookledger/hookledger/internal/config"
@@ -58,7 +59,10 @@ func openStore(ctx context.Context, cfg *config.Config, allowEmbedded bool, log 
 	switch {
 	case cfg.ClickHouse.DSN != "":
 		var c *clickhouse.Conn
-		c, err = clickhouse.Open(ctx, cfg.ClickHouse.DSN, log)
+		err = waitFor(ctx, log, "clickhouse", []any{"addr", dsnHost(cfg.ClickHouse.DSN)}, func(ctx context.Context) error {
+			c, err = clickhouse.Open(ctx, cfg.ClickHouse.DSN, log)
+			return err
+		})
 		if err == nil {
 			conn, db = c, c.Database()
 		}
@@ -92,4 +96,14 @@ func topicSpecs(cfg *config.Config) []kafkalog.TopicSpec {
 		return kafkalog.TopicSpec{Name: name, Partitions: cfg.Kafka.PartitionCount(), ReplicationFactor: cfg.Kafka.ReplicationFactor, Retention: cfg.Kafka.Retention}
 	}
 	return []kafkalog.TopicSpec{spec(cfg.Kafka.RawTopic), spec(cfg.Kafka.VerifiedTopic), spec(cfg.Kafka.DeadLetterTopic)}
+}
+
+// dsnHost is the host part of a ClickHouse DSN, for logs: never its
+// credentials.
+func dsnHost(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparsable dsn)"
+	}
+	return u.Host
 }

@@ -151,6 +151,11 @@ func runTiers(ctx context.Context, path string, tiers app.Tiers, stderr io.Write
 	log.Info("starting hookledger", "config", path, "data_dir", cfg.DataDir)
 	a := app.New(cfg, tiers, log, app.WithLogLevel(level))
 	if err := a.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			// SIGTERM while waiting for a dependency: a clean stop.
+			log.Info("stopped during start-up", "reason", err)
+			return nil
+		}
 		return err
 	}
 	reloadCtx, stopReload := context.WithCancel(ctx)
