@@ -208,24 +208,24 @@ func (s *Server) handle(c echo.Context) error {
 // topic). The wait survives the client hanging up: the record may already
 // be in Kafka, and the outcome should be logged whole.
 func (s *Server) publishAccepted(ctx context.Context, rec *schema.Record) error {
-	value, err := schema.MarshalRecord(rec)
+	value, headers, err := schema.EncodeRecord(rec)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.AckTimeout)
 	defer cancel()
 	start := time.Now()
-	err = s.pub.Publish(ctx, kafkalog.Message{Topic: s.o.RawTopic, Key: rec.ID[:], Value: value, Headers: schema.RecordHeaders(rec)})
+	err = s.pub.Publish(ctx, kafkalog.Message{Topic: s.o.RawTopic, Key: rec.ID[:], Value: value, Headers: headers})
 	s.metrics.publish.Observe(time.Since(start).Seconds())
 	return err
 }
 
 func (s *Server) publishRejection(ctx context.Context, rec *schema.Record) error {
-	value, err := schema.MarshalRecord(rec)
+	value, headers, err := schema.EncodeRecord(rec)
 	if err != nil {
 		return err
 	}
-	return s.pub.Publish(ctx, kafkalog.Message{Topic: s.o.RawTopic, Key: rec.ID[:], Value: value, Headers: schema.RecordHeaders(rec)})
+	return s.pub.Publish(ctx, kafkalog.Message{Topic: s.o.RawTopic, Key: rec.ID[:], Value: value, Headers: headers})
 }
 
 // reject answers a rejection at once and audits it asynchronously, with

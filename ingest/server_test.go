@@ -99,7 +99,7 @@ func records(t *testing.T, brokers []string, topic string) []*schema.Record {
 	t.Helper()
 	var out []*schema.Record
 	err := kafkalog.Scan(context.Background(), brokers, topic, func(f kafkalog.Fetched) error {
-		rec, err := schema.UnmarshalRecord(f.Value)
+		rec, err := schema.DecodeRecord(f.Value, f.Headers)
 		if err != nil {
 			return err
 		}
@@ -121,7 +121,7 @@ func toForward(t *testing.T, brokers []string, raw string) []*schema.Record {
 		if !schema.ToForward(f.Headers) {
 			return nil
 		}
-		rec, err := schema.UnmarshalRecord(f.Value)
+		rec, err := schema.DecodeRecord(f.Value, f.Headers)
 		if err != nil {
 			return err
 		}

@@ -16,10 +16,9 @@ import (
 )
 
 // rawRecord is one raw-topic record as an ingest writes it. legacy is the
-// ingest before the forwarder: it wrote accepted records to the verified
-// topic itself and set no forward header.
-func rawRecord(t *testing.T, n int, verdict schema.Verdict, legacy bool) kafkalog.Message {
-	t.Helper()
+// ingest before the forwarder (record v1): it wrote accepted records to
+// the verified topic itself and set no forward header.
+func rawRecord(n int, verdict schema.Verdict, legacy bool) kafkalog.Message {
 	rec := &schema.Record{
 		ID: uuid.Must(uuid.NewV7()), ReceivedAt: time.Now().UTC(), Source: "sw-main", Provider: "signalwire",
 		Tenant: "acme", Method: http.MethodPost, URL: "https://hooks.example.com/hooks/sw-main",
@@ -29,15 +28,12 @@ func rawRecord(t *testing.T, n int, verdict schema.Verdict, legacy bool) kafkalo
 	if verdict == schema.VerdictRejected {
 		rec.Reason = schema.ReasonBadSignature
 	}
-	value, err := schema.MarshalRecord(rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := schema.RecordHeaders(rec)
+	m := encode(rec)
 	if legacy {
-		delete(h, schema.HeaderForward)
+		m = encodeV1(rec)
 	}
-	return kafkalog.Message{Key: rec.ID[:], Value: value, Headers: h}
+	m.Key = rec.ID[:]
+	return m
 }
 
 // TestForwarderCopiesAcceptedOnce: accepted raw records reach the verified
@@ -65,9 +61,9 @@ func TestForwarderCopiesAcceptedOnce(t *testing.T) {
 		var msgs []kafkalog.Message
 		for i := from; i < from+10; i++ {
 			for _, m := range []kafkalog.Message{
-				rawRecord(t, i, schema.VerdictAccepted, false),
-				rawRecord(t, i, schema.VerdictRejected, false),
-				rawRecord(t, i, schema.VerdictAccepted, true),
+				rawRecord(i, schema.VerdictAccepted, false),
+				rawRecord(i, schema.VerdictRejected, false),
+				rawRecord(i, schema.VerdictAccepted, true),
 			} {
 				m.Topic = raw
 				msgs = append(msgs, m)
@@ -108,6 +104,10 @@ func TestForwarderCopiesAcceptedOnce(t *testing.T) {
 			t.Errorf("forwarded record lost its key")
 		case f.Headers[schema.HeaderContentType] != m.Headers[schema.HeaderContentType] || !schema.ToForward(f.Headers):
 			t.Errorf("forwarded record lost its headers: %v", f.Headers)
+		default:
+			if _, err := schema.DecodeRecord(f.Value, f.Headers); err != nil {
+				t.Errorf("forwarded record does not decode: %v", err)
+			}
 		}
 		return nil
 	})

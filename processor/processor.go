@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -71,7 +72,7 @@ func (p *Processor) HandleRaw(ctx context.Context, batch []kafkalog.Fetched) err
 	recs := make([]*schema.Record, 0, len(batch))
 	var dead []deadLetter
 	for _, f := range batch {
-		rec, err := schema.UnmarshalRecord(f.Value)
+		rec, err := schema.DecodeRecord(f.Value, f.Headers)
 		if err != nil {
 			dead = append(dead, deadLetter{f, err})
 			continue
@@ -116,7 +117,7 @@ func (p *Processor) HandleVerified(ctx context.Context, batch []kafkalog.Fetched
 // Normalise decodes one verified record and normalises it with its
 // provider. Every error it returns is permanent for that record.
 func (p *Processor) normalise(f kafkalog.Fetched) (schema.Normalised, error) {
-	rec, err := schema.UnmarshalRecord(f.Value)
+	rec, err := schema.DecodeRecord(f.Value, f.Headers)
 	if err != nil {
 		return schema.Normalised{}, err
 	}
@@ -157,16 +158,17 @@ func (p *Processor) sendDead(ctx context.Context, dead []deadLetter) error {
 	for i, d := range dead {
 		p.log.Warn("record sent to dead letters", "topic", d.from.Topic, "partition", d.from.Partition,
 			"offset", d.from.Offset, "err", d.err)
-		msgs[i] = kafkalog.Message{
-			Topic: p.deadTopic, Key: d.from.Key, Value: d.from.Value,
-			Headers: map[string]string{
-				"hookledger-error":            d.err.Error(),
-				"hookledger-unusable":         strconv.FormatBool(errors.Is(d.err, provider.ErrUnusable)),
-				"hookledger-origin-topic":     d.from.Topic,
-				"hookledger-origin-partition": strconv.Itoa(d.from.Partition),
-				"hookledger-origin-offset":    strconv.FormatInt(d.from.Offset, 10),
-			},
-		}
+		// The record's own headers come along: a v2 record's metadata is
+		// one of them, so the dead letter stays decodable.
+		headers := make(map[string]string, len(d.from.Headers)+5)
+		maps.Copy(headers, d.from.Headers)
+		headers["hookledger-error"] = d.err.Error()
+		headers["hookledger-unusable"] = strconv.FormatBool(errors.Is(d.err, provider.ErrUnusable))
+		headers["hookledger-origin-topic"] = d.from.Topic
+		headers["hookledger-origin-partition"] = strconv.Itoa(d.from.Partition)
+		headers["hookledger-origin-offset"] = strconv.FormatInt(d.from.Offset, 10)
+		delete(headers, schema.HeaderForward) // a dead letter is never forwarded
+		msgs[i] = kafkalog.Message{Topic: p.deadTopic, Key: d.from.Key, Value: d.from.Value, Headers: headers}
 	}
 	if err := p.dead.Publish(ctx, msgs...); err != nil {
 		return fmt.Errorf("processor: dead letters: %w", err)

@@ -2,6 +2,7 @@ package processor
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"sync"
 	"testing"
@@ -19,27 +20,44 @@ import (
 
 func TestMain(m *testing.M) { chdbtest.Main(m) }
 
-func swRecord(sid, status string) []byte {
-	rec := &schema.Record{
+func swRec(sid, status string) *schema.Record {
+	return &schema.Record{
 		ID: uuid.Must(uuid.NewV7()), ReceivedAt: time.Now().UTC(), Source: "sw-main", Provider: "signalwire",
 		Tenant: "acme", Method: http.MethodPost, URL: "https://hooks.example.com/hooks/sw-main",
 		Headers: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
 		Verdict: schema.VerdictAccepted, KeyID: "sha256:000000000000",
 		Body: []byte("MessageSid=" + sid + "&MessageStatus=" + status + "&From=%2B15550001111&To=%2B15550002222"),
 	}
-	b, err := schema.MarshalRecord(rec)
+}
+
+// encode is rec as ingest writes it now (v2).
+func encode(rec *schema.Record) kafkalog.Message {
+	v, h, err := schema.EncodeRecord(rec)
 	if err != nil {
 		panic(err)
 	}
-	return b
+	return kafkalog.Message{Value: v, Headers: h}
 }
 
-func unknownProviderRecord() []byte {
-	var rec schema.Record
-	_ = jsonUnmarshal(swRecord("SMx", "sent"), &rec)
+// encodeV1 is rec as hookledger wrote it before record format v2: the
+// whole record as JSON in the value.
+func encodeV1(rec *schema.Record) kafkalog.Message {
+	rec.Version = 1
+	v, err := json.Marshal(rec)
+	if err != nil {
+		panic(err)
+	}
+	return kafkalog.Message{Value: v, Headers: map[string]string{
+		schema.HeaderContentType: schema.RecordContentTypeV1, schema.HeaderVerdict: string(rec.Verdict),
+	}}
+}
+
+func swRecord(sid, status string) kafkalog.Message { return encode(swRec(sid, status)) }
+
+func unknownProviderRecord() kafkalog.Message {
+	rec := swRec("SMx", "sent")
 	rec.Provider = "carrier-pigeon"
-	b, _ := schema.MarshalRecord(&rec)
-	return b
+	return encode(rec)
 }
 
 // consume runs a processor consumer until ctx ends.
@@ -82,15 +100,19 @@ func TestUnusableRecordsGoToDeadLettersWithoutStalling(t *testing.T) {
 	prod := kafkalog.NewProducer(brokers)
 	defer prod.Close()
 	ctx := context.Background()
-	for _, v := range [][]byte{swRecord("SM1", "sent"), []byte("not a record"), unknownProviderRecord(), swRecord("SM2", "delivered")} {
-		if err := prod.Publish(ctx, kafkalog.Message{Topic: verified, Key: []byte("same-partition"), Value: v}); err != nil {
+	for _, m := range []kafkalog.Message{
+		swRecord("SM1", "sent"), {Value: []byte("not a record")}, unknownProviderRecord(),
+		swRecord("SM2", "delivered"), encodeV1(swRec("SM3", "delivered")),
+	} {
+		m.Topic, m.Key = verified, []byte("same-partition")
+		if err := prod.Publish(ctx, m); err != nil {
 			t.Fatal(err)
 		}
 	}
 	p := New(store, providers.All(), prod, dead, nil, nil)
 	runCtx, cancel := context.WithCancel(ctx)
 	wg := consume(runCtx, t, brokers, verified, verified+".g", p.HandleVerified)
-	for _, sid := range []string{"SM1", "SM2"} {
+	for _, sid := range []string{"SM1", "SM2", "SM3"} {
 		testinfra.Eventually(t, 60*time.Second, sid+" stored", func() bool {
 			_, err := store.Messages(ctx, storage.Scope{All: true}, sid, storage.Owner{})
 			return err == nil
@@ -107,6 +129,17 @@ func TestUnusableRecordsGoToDeadLettersWithoutStalling(t *testing.T) {
 	}
 	if headers[1]["hookledger-unusable"] != "true" {
 		t.Errorf("unknown provider not marked unusable: %v", headers[1])
+	}
+	// A dead letter keeps the record's own headers: it stays decodable.
+	var deadRec *schema.Record
+	_ = kafkalog.Scan(ctx, brokers, dead, func(f kafkalog.Fetched) error {
+		if f.Offset == 1 {
+			deadRec, _ = schema.DecodeRecord(f.Value, f.Headers)
+		}
+		return nil
+	})
+	if deadRec == nil || deadRec.Provider != "carrier-pigeon" {
+		t.Errorf("dead letter of a v2 record does not decode: %+v", deadRec)
 	}
 	// The same group resumes after everything: nothing is handled again.
 	handled := make(chan int, 10)
@@ -137,7 +170,9 @@ func TestStorageFailureIsRetriedNotCommitted(t *testing.T) {
 	}
 	prod := kafkalog.NewProducer(brokers)
 	defer prod.Close()
-	if err := prod.Publish(ctx, kafkalog.Message{Topic: raw, Value: swRecord("SM9", "sent")}); err != nil {
+	m := swRecord("SM9", "sent")
+	m.Topic = raw
+	if err := prod.Publish(ctx, m); err != nil {
 		t.Fatal(err)
 	}
 	p := New(store, providers.All(), prod, dead, nil, nil)

@@ -10,17 +10,27 @@ import (
 	"github.com/google/uuid"
 )
 
-// RecordVersion is the version of the Kafka record envelope this build
-// writes. Readers accept every version up to and including it.
-const RecordVersion = 1
+// RecordVersion is the version of the Kafka record format this build
+// writes. Readers accept every version up to and including it:
+//
+//   - v2 (RecordContentType): the Kafka value is the request body, byte
+//     for byte; everything else about the request is JSON (the Record
+//     without its body) in the Kafka header HeaderRecord. A record is the
+//     body plus a small overhead, and a reader decodes no base64.
+//   - v1 (RecordContentTypeV1, or no content-type): the Kafka value is the
+//     whole Record as JSON, the body base64-encoded.
+const RecordVersion = 2
 
-// RecordContentType is the Kafka header "content-type" of every record, so
-// tooling can tell the envelope version without decoding the value.
-const RecordContentType = "application/vnd.hookledger.record.v1+json"
+// Content types (Kafka header HeaderContentType) of the record versions.
+const (
+	RecordContentType   = "application/vnd.hookledger.record.v2"
+	RecordContentTypeV1 = "application/vnd.hookledger.record.v1+json"
+)
 
 // Kafka headers of every record hookledger writes.
 const (
 	HeaderContentType = "content-type"       // RecordContentType
+	HeaderRecord      = "hookledger-record"  // v2: the Record without its body, as JSON
 	HeaderVerdict     = "hookledger-verdict" // the record's Verdict
 	// HeaderForward ("verified") marks an accepted raw-topic record whose
 	// copy into the verified topic is the processor's forwarder's job.
@@ -28,16 +38,6 @@ const (
 	// (hookledger before the forwarder) and are not forwarded again.
 	HeaderForward = "hookledger-forward"
 )
-
-// RecordHeaders are the Kafka headers of r as ingest writes it to the raw
-// topic.
-func RecordHeaders(r *Record) map[string]string {
-	h := map[string]string{HeaderContentType: RecordContentType, HeaderVerdict: string(r.Verdict)}
-	if r.Verdict == VerdictAccepted {
-		h[HeaderForward] = "verified"
-	}
-	return h
-}
 
 // ToForward reports whether a raw-topic record with headers h is to be
 // copied into the verified topic: accepted and marked by HeaderForward.
@@ -70,31 +70,74 @@ type Record struct {
 	// near misses). It never reaches the HTTP answer.
 	Detail        string `json:"detail,omitempty"`
 	KeyID         string `json:"key_id,omitempty"` // which configured key verified an accepted record
-	Body          []byte `json:"body"`
-	BodyBytes     int    `json:"body_bytes"` // size of the body as received, even when Body is a prefix
+	Body          []byte `json:"body,omitempty"`   // v1 only: v2 carries it as the Kafka value
+	BodyBytes     int    `json:"body_bytes"`       // size of the body as received, even when Body is a prefix
 	BodyTruncated bool   `json:"body_truncated,omitempty"`
 }
 
 // ErrRecordVersion is returned for records written by a newer hookledger.
 var ErrRecordVersion = errors.New("schema: unsupported record version")
 
-// MarshalRecord encodes r as a Kafka record value.
-func MarshalRecord(r *Record) ([]byte, error) {
-	if r.Version == 0 {
-		r.Version = RecordVersion
+// EncodeRecord returns the Kafka value and headers of r in the current
+// format (v2), as ingest writes it to the raw topic: the value is r.Body
+// itself (not a copy).
+func EncodeRecord(r *Record) (value []byte, headers map[string]string, err error) {
+	meta := *r
+	meta.Version, meta.Body = RecordVersion, nil
+	b, err := json.Marshal(&meta)
+	if err != nil {
+		return nil, nil, fmt.Errorf("schema: encode record: %w", err)
 	}
-	return json.Marshal(r)
+	headers = map[string]string{HeaderContentType: RecordContentType, HeaderRecord: string(b), HeaderVerdict: string(r.Verdict)}
+	if r.Verdict == VerdictAccepted {
+		headers[HeaderForward] = "verified"
+	}
+	return r.Body, headers, nil
 }
 
-// UnmarshalRecord decodes a Kafka record value written by any supported
-// envelope version.
+// DecodeRecord decodes a Kafka record of any supported version from its
+// value and headers. The returned Body aliases value.
+func DecodeRecord(value []byte, headers map[string]string) (*Record, error) {
+	switch ct := headers[HeaderContentType]; ct {
+	case RecordContentType:
+		return decodeV2(value, headers[HeaderRecord])
+	case RecordContentTypeV1, "":
+		return UnmarshalRecord(value)
+	default:
+		return nil, fmt.Errorf("%w: content-type %q", ErrRecordVersion, ct)
+	}
+}
+
+func decodeV2(value []byte, meta string) (*Record, error) {
+	if meta == "" {
+		return nil, fmt.Errorf("schema: decode record: no %s header", HeaderRecord)
+	}
+	var r Record
+	if err := json.Unmarshal([]byte(meta), &r); err != nil {
+		return nil, fmt.Errorf("schema: decode record: %w", err)
+	}
+	if r.Version != 2 {
+		return nil, fmt.Errorf("%w: %d in a v2 record", ErrRecordVersion, r.Version)
+	}
+	if r.ID == uuid.Nil {
+		return nil, errors.New("schema: record has no id")
+	}
+	if r.Body != nil {
+		return nil, errors.New("schema: decode record: v2 metadata carries a body")
+	}
+	r.Body = value
+	return &r, nil
+}
+
+// UnmarshalRecord decodes a v1 Kafka record value (the whole Record as
+// JSON).
 func UnmarshalRecord(value []byte) (*Record, error) {
 	var r Record
 	if err := json.Unmarshal(value, &r); err != nil {
 		return nil, fmt.Errorf("schema: decode record: %w", err)
 	}
-	if r.Version < 1 || r.Version > RecordVersion {
-		return nil, fmt.Errorf("%w: %d", ErrRecordVersion, r.Version)
+	if r.Version != 1 {
+		return nil, fmt.Errorf("%w: %d in a v1 record", ErrRecordVersion, r.Version)
 	}
 	if r.ID == uuid.Nil {
 		return nil, errors.New("schema: record has no id")

@@ -74,7 +74,7 @@ func replayInto(ctx context.Context, brokers []string, rawTopic string, store *s
 	}
 	err := kafkalog.Scan(ctx, brokers, rawTopic, func(f kafkalog.Fetched) error {
 		records++
-		rec, err := schema.UnmarshalRecord(f.Value)
+		rec, err := schema.DecodeRecord(f.Value, f.Headers)
 		if err != nil {
 			unusable++
 			return nil

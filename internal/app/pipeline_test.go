@@ -296,7 +296,7 @@ func TestCallbacksThroughTheRealPipeline(t *testing.T) {
 	inVerified := map[string]*schema.Record{}
 	testinfra.Eventually(t, 30*time.Second, "accepted records in the verified topic", func() bool {
 		_ = kafkalog.Scan(context.Background(), h.brokers, h.cfg.Kafka.VerifiedTopic, func(f kafkalog.Fetched) error {
-			if rec, err := schema.UnmarshalRecord(f.Value); err == nil {
+			if rec, err := schema.DecodeRecord(f.Value, f.Headers); err == nil {
 				inVerified[rec.ID.String()] = rec
 			}
 			return nil
