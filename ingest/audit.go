@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -16,7 +17,8 @@ import (
 //
 // Invariants: enqueue never blocks and never fails the request; a record is
 // dropped (and counted) when its source or its remote address is over the
-// rate limit, or when the queue is full. Only audit records are ever
+// rate limit, or when the queue is full: in records, or in bytes (the
+// records waiting never hold more than maxBytes of bodies and headers). Only audit records are ever
 // dropped, never accepted callbacks.
 //
 // Fairness: no address can spend a source's whole budget while others are
@@ -32,6 +34,9 @@ type auditor struct {
 	metrics *metrics
 	log     *slog.Logger
 	queue   chan *schema.Record
+
+	maxBytes int64
+	queued   atomic.Int64 // bytes of the records in queue (recordSize)
 
 	limitRate  rate.Limit
 	limitBurst int
@@ -55,9 +60,9 @@ type sourceEntry struct {
 	usage *decayingShares
 }
 
-func newAuditor(publish func(context.Context, *schema.Record) error, perSecond float64, burst int, m *metrics, log *slog.Logger) *auditor {
+func newAuditor(publish func(context.Context, *schema.Record) error, perSecond float64, burst int, maxBytes int64, m *metrics, log *slog.Logger) *auditor {
 	a := &auditor{
-		publish: publish, metrics: m, log: log,
+		publish: publish, metrics: m, log: log, maxBytes: maxBytes,
 		queue:     make(chan *schema.Record, 4096),
 		limitRate: rate.Limit(perSecond), limitBurst: burst,
 		bySource: map[string]*sourceEntry{}, byRemote: map[string]*limiterEntry{},
@@ -81,6 +86,7 @@ func (a *auditor) start(workers int) {
 					a.log.Warn("audit record not stored", "event_id", rec.ID, "source", rec.Source, "reason", rec.Reason, "err", err)
 				}
 				cancel()
+				a.metrics.auditBytes.Set(float64(a.queued.Add(-recordSize(rec))))
 			}
 		}()
 	}
@@ -102,11 +108,32 @@ func (a *auditor) enqueue(rec *schema.Record, sourceKey, remoteHost string) {
 		a.metrics.auditDropped.WithLabelValues("rate_limited").Inc()
 		return
 	}
+	size := recordSize(rec)
+	if a.queued.Add(size) > a.maxBytes {
+		a.queued.Add(-size)
+		a.metrics.auditDropped.WithLabelValues("queue_bytes").Inc()
+		return
+	}
 	select {
 	case a.queue <- rec:
+		a.metrics.auditBytes.Set(float64(a.queued.Load()))
 	default:
+		a.queued.Add(-size)
 		a.metrics.auditDropped.WithLabelValues("queue_full").Inc()
 	}
+}
+
+// recordSize is what a queued record holds in memory, roughly: its body,
+// diagnosis and headers, plus a fixed overhead for the rest.
+func recordSize(rec *schema.Record) int64 {
+	n := 512 + len(rec.Body) + len(rec.Detail) + len(rec.URL)
+	for k, vs := range rec.Headers {
+		n += len(k)
+		for _, v := range vs {
+			n += len(v)
+		}
+	}
+	return int64(n)
 }
 
 func (a *auditor) allow(source, remote string, now time.Time) bool {

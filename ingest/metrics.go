@@ -7,6 +7,9 @@ type metrics struct {
 	auditDropped *prometheus.CounterVec
 	publish      prometheus.Histogram
 	unavailable  prometheus.Counter
+	shed         *prometheus.CounterVec
+	bodyBytes    prometheus.Gauge
+	auditBytes   prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -17,7 +20,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"source", "verdict", "reason"}),
 		auditDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookledger_ingest_audit_dropped_total",
-			Help: "Rejection audit records not appended to Kafka, by cause (rate_limited, queue_full, publish_failed).",
+			Help: "Rejection audit records not appended to Kafka, by cause (rate_limited, queue_full, queue_bytes, publish_failed).",
 		}, []string{"cause"}),
 		publish: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hookledger_ingest_publish_seconds",
@@ -26,9 +29,21 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		unavailable: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookledger_ingest_unavailable_total",
-			Help: "Callbacks answered 503 because Kafka did not acknowledge in time.",
+			Help: "Callbacks answered 503 because they could not be stored or processed now (Kafka, verifier, body memory).",
+		}),
+		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookledger_ingest_shed_total",
+			Help: "Callbacks answered 503 before their body was read, by cause (body_memory: ingest.max_body_memory in use; large_body_busy: no large-body slot within 2s).",
+		}, []string{"cause"}),
+		bodyBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hookledger_ingest_body_bytes_in_flight",
+			Help: "Bytes of request bodies held by requests being read, verified or stored.",
+		}),
+		auditBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hookledger_ingest_audit_queue_bytes",
+			Help: "Bytes of rejection audit records waiting to be written.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.auditDropped, m.publish, m.unavailable)
+	reg.MustRegister(m.requests, m.auditDropped, m.publish, m.unavailable, m.shed, m.bodyBytes, m.auditBytes)
 	return m
 }

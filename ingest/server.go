@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -44,6 +46,19 @@ type Options struct {
 	// AuditBodyPrefix bounds the body kept for requests rejected before
 	// their body was accepted (404, 405, 413).
 	AuditBodyPrefix int
+	// AuditRejectedBody bounds the body kept for requests that failed
+	// verification (0: DefaultAuditRejectedBody), so a forged flood of
+	// large bodies does not become a flood of large audit records.
+	AuditRejectedBody int
+	// AuditQueueBytes bounds the audit records waiting to be written
+	// (0: DefaultAuditQueueBytes); past it records are dropped and counted.
+	AuditQueueBytes int64
+	// MaxBodyMemory bounds the bytes of request bodies held at once (see
+	// bodyLimiter); 0 is no bound.
+	MaxBodyMemory int64
+	// LargeBodySlots is how many bodies over SmallBodyBytes are read and
+	// verified at once; 0 is half the CPUs, at least one.
+	LargeBodySlots int
 	// RedactHeaders are the headers whose values records never carry (see
 	// redactor); nil means config.DefaultRedactHeaders, empty means none.
 	RedactHeaders []string
@@ -67,6 +82,7 @@ type Server struct {
 	pub     Publisher
 	sources atomic.Pointer[Sources]
 	redact  *redactor
+	bodies  *bodyLimiter
 	audit   *auditor
 	metrics *metrics
 }
@@ -89,11 +105,27 @@ func New(o Options, pub Publisher, sources Sources) *Server {
 		o.RedactionKey = make([]byte, 32)
 		_, _ = rand.Read(o.RedactionKey) // never fails (crypto/rand)
 	}
+	if o.AuditRejectedBody == 0 {
+		o.AuditRejectedBody = DefaultAuditRejectedBody
+	}
+	if o.AuditQueueBytes == 0 {
+		o.AuditQueueBytes = DefaultAuditQueueBytes
+	}
+	if o.LargeBodySlots == 0 {
+		o.LargeBodySlots = max(runtime.GOMAXPROCS(0)/2, 1)
+	}
 	s := &Server{o: o, pub: pub, metrics: newMetrics(o.Metrics), redact: newRedactor(o.RedactHeaders, o.RedactionKey)}
 	s.sources.Store(&sources)
-	s.audit = newAuditor(s.publishRejection, o.AuditRate, o.AuditBurst, s.metrics, o.Logger)
+	s.bodies = newBodyLimiter(o.MaxBodyMemory, o.LargeBodySlots, func(used int64) { s.metrics.bodyBytes.Set(float64(used)) })
+	s.audit = newAuditor(s.publishRejection, o.AuditRate, o.AuditBurst, o.AuditQueueBytes, s.metrics, o.Logger)
 	return s
 }
+
+// Defaults of the audit bounds, as in the config.
+const (
+	DefaultAuditRejectedBody = 16 << 10
+	DefaultAuditQueueBytes   = 64 << 20
+)
 
 // SetSources swaps in a new source set (config reload). Requests already
 // being verified finish with the set they started with.
@@ -157,13 +189,21 @@ func (s *Server) handle(c echo.Context) error {
 		setBodyPrefix(rec, r, s.prefix(r))
 		return s.reject(c, rec, http.StatusRequestEntityTooLarge, schema.ReasonBodyTooLarge, s.tooLargeDetail())
 	}
-	body, tooLarge, err := readBounded(r.Body, s.o.MaxBodyBytes)
-	if tooLarge {
-		setBodyPrefix(rec, r, truncate(body, s.o.AuditBodyPrefix))
+	body, held, tooLarge, err := s.bodies.read(r.Context(), r.Body, r.ContentLength, s.o.MaxBodyBytes)
+	defer held.release()
+	switch {
+	case errors.Is(err, errBodyMemory), errors.Is(err, errBodyBusy):
+		cause := "body_memory"
+		if errors.Is(err, errBodyBusy) {
+			cause = "large_body_busy"
+		}
+		s.metrics.shed.WithLabelValues(cause).Inc()
+		return s.unavailable(c, rec)
+	case tooLarge:
+		setBodyPrefix(rec, r, clonePrefix(body, s.o.AuditBodyPrefix))
 		return s.reject(c, rec, http.StatusRequestEntityTooLarge, schema.ReasonBodyTooLarge, s.tooLargeDetail())
-	}
-	if err != nil {
-		setBodyPrefix(rec, r, truncate(body, s.o.AuditBodyPrefix))
+	case err != nil:
+		setBodyPrefix(rec, r, clonePrefix(body, s.o.AuditBodyPrefix))
 		return s.reject(c, rec, http.StatusBadRequest, schema.ReasonMalformed, "reading body: "+err.Error())
 	}
 	rec.Body, rec.BodyBytes = body, len(body)
@@ -176,6 +216,9 @@ func (s *Server) handle(c echo.Context) error {
 	var rejection *provider.Rejection
 	switch {
 	case errors.As(err, &rejection):
+		if len(body) > s.o.AuditRejectedBody {
+			rec.Body, rec.BodyTruncated = clonePrefix(body, s.o.AuditRejectedBody), true
+		}
 		return s.reject(c, rec, http.StatusUnauthorized, rejection.Reason, rejection.Detail)
 	case err != nil:
 		// The verifier could not decide (its replay store failed): the
@@ -306,21 +349,10 @@ func lastValue(values []string) string {
 	return strings.TrimSpace(last)
 }
 
-// readBounded reads the whole body if it is at most max bytes. When it is
-// larger it returns the first max bytes and tooLarge; the rest is not read.
-func readBounded(body io.Reader, max int64) (b []byte, tooLarge bool, err error) {
-	b, err = io.ReadAll(io.LimitReader(body, max+1))
-	if int64(len(b)) > max {
-		return b[:max], true, nil
-	}
-	return b, false, err
-}
-
-func truncate(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[:n]
-	}
-	return b
+// clonePrefix is a copy of at most n bytes of b, so an audit record
+// waiting in the queue does not keep the whole request body alive.
+func clonePrefix(b []byte, n int) []byte {
+	return bytes.Clone(b[:min(len(b), n)])
 }
 
 // setBodyPrefix puts the part of a body that will not be verified on the

@@ -370,6 +370,7 @@ func (a *App) startIngest(producer *kafkalog.Producer, sources ingest.Sources) {
 		MaxBodyBytes: ic.MaxBodyBytes, AckTimeout: a.cfg.Kafka.AckTimeout,
 		URLs:      ingest.URLPolicy{PublicBaseURL: ic.PublicBaseURL, TrustForwardedHeaders: ic.TrustForwardedHeaders},
 		AuditRate: ic.Audit.RatePerSecond, AuditBurst: ic.Audit.Burst, AuditBodyPrefix: ic.Audit.BodyPrefixBytes,
+		AuditRejectedBody: ic.Audit.RejectedBodyBytes, AuditQueueBytes: ic.Audit.QueueBytes, MaxBodyMemory: ic.MaxBodyMemory,
 		RedactHeaders: ic.RedactHeaders, RedactionKey: a.redactionKey,
 		Logger: a.log, Metrics: a.metrics,
 	}, producer, sources)

@@ -102,12 +102,17 @@ type ClickHouse struct {
 
 // Ingest configures the webhook listener.
 type Ingest struct {
-	Listen                string        `yaml:"listen"`
-	PublicBaseURL         string        `yaml:"public_base_url"`
-	TrustForwardedHeaders bool          `yaml:"trust_forwarded_headers"`
-	MaxBodyBytes          int64         `yaml:"max_body_bytes"`
-	Audit                 AuditLimit    `yaml:"audit"`
-	ShutdownTimeout       time.Duration `yaml:"shutdown_timeout"`
+	Listen                string `yaml:"listen"`
+	PublicBaseURL         string `yaml:"public_base_url"`
+	TrustForwardedHeaders bool   `yaml:"trust_forwarded_headers"`
+	MaxBodyBytes          int64  `yaml:"max_body_bytes"`
+	// MaxBodyMemory bounds the bytes of request bodies held at once; a
+	// request that finds no room is answered 503 + Retry-After before its
+	// body is read. A quarter is kept for bodies of at most 64 KiB (what
+	// providers send), so a flood of large forged bodies cannot take it all.
+	MaxBodyMemory   int64         `yaml:"max_body_memory"`
+	Audit           AuditLimit    `yaml:"audit"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// RedactHeaders names the credential-bearing headers whose values are
 	// replaced (by a note, a keyed hash and, for a bearer JWT, its header
 	// and claims) in every record before it is written; see
@@ -164,6 +169,12 @@ type AuditLimit struct {
 	// BodyPrefixBytes bounds the body kept in the audit record of a request
 	// rejected before its body was accepted (404, 405, 413).
 	BodyPrefixBytes int `yaml:"body_prefix_bytes"`
+	// RejectedBodyBytes bounds the body kept in the audit record of a
+	// request that failed verification (the record says it is truncated).
+	RejectedBodyBytes int `yaml:"rejected_body_bytes"`
+	// QueueBytes bounds the audit records waiting to be written; past it
+	// they are dropped and counted.
+	QueueBytes int64 `yaml:"queue_bytes"`
 }
 
 // Processor configures the consumers that fill ClickHouse.
@@ -241,7 +252,8 @@ func Defaults() Config {
 		Ingest: Ingest{
 			Listen:          "127.0.0.1:8080",
 			MaxBodyBytes:    1 << 20,
-			Audit:           AuditLimit{RatePerSecond: 50, Burst: 500, BodyPrefixBytes: 4096},
+			MaxBodyMemory:   64 << 20,
+			Audit:           AuditLimit{RatePerSecond: 50, Burst: 500, BodyPrefixBytes: 4096, RejectedBodyBytes: 16 << 10, QueueBytes: 64 << 20},
 			ShutdownTimeout: 20 * time.Second,
 			RedactHeaders:   append([]string(nil), DefaultRedactHeaders...),
 			Connections:     Connections{IdleTimeout: 30 * time.Second},
@@ -342,6 +354,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Ingest.Audit.BodyPrefixBytes < 0 {
 		errs = append(errs, fieldErr("ingest.audit.body_prefix_bytes", "must not be negative"))
+	}
+	if c.Ingest.MaxBodyMemory < 2*c.Ingest.MaxBodyBytes {
+		errs = append(errs, fieldErr("ingest.max_body_memory", "must be at least twice max_body_bytes (%d), or a body of the largest size could never be read", c.Ingest.MaxBodyBytes))
+	}
+	if c.Ingest.Audit.RejectedBodyBytes < 1 {
+		errs = append(errs, fieldErr("ingest.audit.rejected_body_bytes", "must be at least 1"))
+	}
+	if c.Ingest.Audit.QueueBytes < 1 {
+		errs = append(errs, fieldErr("ingest.audit.queue_bytes", "must be at least 1"))
 	}
 	errs = append(errs, c.Ingest.Connections.validate("ingest")...)
 	errs = append(errs, c.Query.Connections.validate("query")...)

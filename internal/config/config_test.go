@@ -79,21 +79,23 @@ func TestParseAppliesDefaultsFileSecretsAndEnv(t *testing.T) {
 
 func TestParseRejectsWithFieldNames(t *testing.T) {
 	for name, tc := range map[string]struct{ doc, field string }{
-		"missing env":        {"query:\n  tokens: [{name: a, token: '${NOPE}', tenants: ['*']}]", "query.tokens[0].token"},
-		"bad listen":         {"ingest:\n  listen: nope", "ingest.listen"},
-		"dup source":         {"sources:\n- {id: a, provider: signalwire, tenant: t, signalwire: {}}\n- {id: a, provider: signalwire, tenant: t, signalwire: {}}", "sources[1].id"},
-		"no tenant":          {"sources:\n- {id: a, provider: signalwire, signalwire: {}}", "sources[0].tenant"},
-		"no block":           {"sources:\n- {id: a, provider: signalwire, tenant: t}", "sources[0].signalwire"},
-		"bad base url":       {"ingest:\n  public_base_url: ftp://x", "ingest.public_base_url"},
-		"token both forms":   {"query:\n  tokens: [{name: a, token: x, token_sha256: '00', tenants: ['*']}]", "query.tokens[0]"},
-		"type error":         {"ingest:\n  max_body_bytes: 1MB", "ingest.max_body_bytes"},
-		"duration as int":    {"ingest: {ack_timeout: 5}", "ingest.ack_timeout"},
-		"typo in a source":   {"sources:\n- {id: a, provider: signalwire, tenant: t, signalwire: {}, publik_url: x}", "sources[0].publik_url"},
-		"negative prefix":    {"ingest:\n  audit: {body_prefix_bytes: -1}", "ingest.audit.body_prefix_bytes"},
-		"zero burst":         {"ingest:\n  audit: {rate_per_second: 10, burst: 0}", "ingest.audit.burst"},
-		"negative max conns": {"ingest: {max_connections: -1}", "ingest.max_connections"},
-		"zero idle timeout":  {"query: {idle_timeout: 0s}", "query.idle_timeout"},
-		"bad header name":    {"ingest:\n  redact_headers: [Authorization, 'X Api Key']", "ingest.redact_headers[1]"},
+		"missing env":           {"query:\n  tokens: [{name: a, token: '${NOPE}', tenants: ['*']}]", "query.tokens[0].token"},
+		"bad listen":            {"ingest:\n  listen: nope", "ingest.listen"},
+		"dup source":            {"sources:\n- {id: a, provider: signalwire, tenant: t, signalwire: {}}\n- {id: a, provider: signalwire, tenant: t, signalwire: {}}", "sources[1].id"},
+		"no tenant":             {"sources:\n- {id: a, provider: signalwire, signalwire: {}}", "sources[0].tenant"},
+		"no block":              {"sources:\n- {id: a, provider: signalwire, tenant: t}", "sources[0].signalwire"},
+		"bad base url":          {"ingest:\n  public_base_url: ftp://x", "ingest.public_base_url"},
+		"token both forms":      {"query:\n  tokens: [{name: a, token: x, token_sha256: '00', tenants: ['*']}]", "query.tokens[0]"},
+		"type error":            {"ingest:\n  max_body_bytes: 1MB", "ingest.max_body_bytes"},
+		"duration as int":       {"ingest: {ack_timeout: 5}", "ingest.ack_timeout"},
+		"typo in a source":      {"sources:\n- {id: a, provider: signalwire, tenant: t, signalwire: {}, publik_url: x}", "sources[0].publik_url"},
+		"negative prefix":       {"ingest:\n  audit: {body_prefix_bytes: -1}", "ingest.audit.body_prefix_bytes"},
+		"zero burst":            {"ingest:\n  audit: {rate_per_second: 10, burst: 0}", "ingest.audit.burst"},
+		"negative max conns":    {"ingest: {max_connections: -1}", "ingest.max_connections"},
+		"zero idle timeout":     {"query: {idle_timeout: 0s}", "query.idle_timeout"},
+		"body memory too small": {"ingest: {max_body_bytes: 1000, max_body_memory: 1500}", "ingest.max_body_memory"},
+		"zero audit queue":      {"ingest: {audit: {queue_bytes: 0}}", "ingest.audit.queue_bytes"},
+		"bad header name":       {"ingest:\n  redact_headers: [Authorization, 'X Api Key']", "ingest.redact_headers[1]"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.doc), env(nil))
