@@ -459,16 +459,17 @@ func (a *App) Reload(cfg *config.Config) error {
 	next.Sources, next.Query.Tokens = cfg.Sources, cfg.Query.Tokens
 	applied := []string{}
 	for _, key := range config.Changed(a.running, cfg) {
-		switch {
-		case key == "sources" || key == "query.tokens":
-			applied = append(applied, key)
-		case key == "log.level" && a.level != nil:
+		// The reload tags in internal/config say which keys apply live;
+		// docs/configuration.md is generated from the same tags.
+		if !config.Reloadable(key) || (key == "log.level" && a.level == nil) {
+			a.log.Warn(key+" changed; restart to apply", "key", key)
+			continue
+		}
+		if key == "log.level" {
 			a.level.Set(cfg.Log.SlogLevel())
 			next.Log.Level = cfg.Log.Level
-			applied = append(applied, key)
-		default:
-			a.log.Warn(key+" changed; restart to apply", "key", key)
 		}
+		applied = append(applied, key)
 	}
 	a.running = &next
 	a.warnMissing(cfg)

@@ -105,6 +105,7 @@ func newRoot(stdout, stderr io.Writer, hup <-chan os.Signal) *cobra.Command {
 		Run: func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version) },
 	})
 	root.AddCommand(newMessageMediaCommand(os.LookupEnv), newVonageCommand(os.LookupEnv))
+	root.AddCommand(newConfigCommand(&configPath, stderr))
 	return root
 }
 

@@ -19,6 +19,10 @@ import (
 
 // Config is the whole configuration. Field comments give the YAML path.
 type Config struct {
+	// DataDir holds what this process keeps on disk: the jti memory
+	// (replay-guard.log) and redaction.key of ingest, and the embedded
+	// broker (kafka/) and embedded ClickHouse (clickhouse/) when they run.
+	// One process at a time owns it, through the lock file data_dir/LOCK.
 	DataDir    string     `yaml:"data_dir"`
 	Log        Log        `yaml:"log"`
 	Kafka      Kafka      `yaml:"kafka"`
@@ -26,7 +30,9 @@ type Config struct {
 	Ingest     Ingest     `yaml:"ingest"`
 	Processor  Processor  `yaml:"processor"`
 	Query      Query      `yaml:"query"`
-	Sources    []Source   `yaml:"sources"`
+	// Sources are the webhook endpoints, one per provider account and
+	// tenant: each answers /hooks/{id} and /hooks/{id}/{suffix}.
+	Sources []Source `yaml:"sources" reload:"live"`
 
 	// envNames are the HOOKLEDGER_* names that would override a key of
 	// this config; see UnknownEnv.
@@ -35,8 +41,11 @@ type Config struct {
 
 // Log configures the structured logger.
 type Log struct {
-	Level  string `yaml:"level"`  // debug | info | warn | error
-	Format string `yaml:"format"` // text | json
+	// Level is debug, info, warn or error. At debug every listener logs
+	// each request's route pattern, status and duration (never its query).
+	Level string `yaml:"level" reload:"live"`
+	// Format is text (logfmt) or json, on standard error.
+	Format string `yaml:"format"`
 }
 
 // SlogLevel is Level as a slog level (info for a value Validate rejects).
@@ -48,29 +57,46 @@ func (l Log) SlogLevel() slog.Level {
 	return level
 }
 
-// Kafka configures the log. An empty Brokers list starts the embedded
-// broker under data_dir.
+// Kafka configures the log of every request: a Kafka cluster, or the
+// embedded broker.
 type Kafka struct {
-	Brokers         []string `yaml:"brokers"`
-	RawTopic        string   `yaml:"raw_topic"`
-	VerifiedTopic   string   `yaml:"verified_topic"`
-	DeadLetterTopic string   `yaml:"dead_letter_topic"`
-	// Partitions of topics hookledger creates; 0 means automatic: see
-	// PartitionCount.
-	Partitions        int           `yaml:"partitions"`
-	ReplicationFactor int           `yaml:"replication_factor"`
-	Retention         time.Duration `yaml:"retention"`
+	// Brokers are host:port seed brokers of a Kafka cluster. Empty runs the
+	// embedded broker under data_dir/kafka (only `hookledger run`; the
+	// split tiers need a cluster).
+	Brokers []string `yaml:"brokers"`
+	// RawTopic receives one record per callback, accepted or rejected,
+	// written by ingest before it answers.
+	RawTopic string `yaml:"raw_topic"`
+	// VerifiedTopic receives a copy of every accepted record, written by
+	// the processor's forwarder; the history tables are filled from it.
+	VerifiedTopic string `yaml:"verified_topic"`
+	// DeadLetterTopic receives the records the processor could not use,
+	// with the reason in a header.
+	DeadLetterTopic string `yaml:"dead_letter_topic"`
+	// Partitions of the topics hookledger creates; 0 is automatic: 6 on a
+	// cluster, for consumer parallelism, and 1 on the embedded broker,
+	// which fsyncs each partition's batches one at a time (one partition
+	// lets one fsync cover every request in flight). An existing topic is
+	// never changed.
+	Partitions int `yaml:"partitions"`
+	// ReplicationFactor of the topics hookledger creates.
+	ReplicationFactor int `yaml:"replication_factor"`
+	// Retention (retention.ms) of the topics hookledger creates; 0 leaves
+	// the broker's default. Replay can re-read only what is retained.
+	Retention time.Duration `yaml:"retention"`
 	// AckTimeout bounds how long ingest waits for Kafka before answering
 	// 503 + Retry-After.
 	AckTimeout time.Duration `yaml:"ack_timeout"`
-	// ConsumerGroup prefixes the processor's consumer group ids.
+	// ConsumerGroup prefixes the processor's consumer group ids:
+	// {consumer_group}.audit, .history and .forward.
 	ConsumerGroup string `yaml:"consumer_group"`
 	// SyncWrites makes the embedded broker fsync every produce before
 	// acknowledging it; off, an acknowledged record survives a process crash
 	// (kill -9) but not a power loss.
 	SyncWrites bool `yaml:"sync_writes"`
 	// EmbeddedListen is where the embedded broker listens (port 0: any
-	// free port), so operators can point Kafka tools at it.
+	// free port, logged at start), so operators can point Kafka tools at
+	// it.
 	EmbeddedListen string `yaml:"embedded_listen"`
 }
 
@@ -91,27 +117,47 @@ func (k Kafka) PartitionCount() int {
 	}
 }
 
-// ClickHouse configures storage. An empty DSN opens embedded chDB under
-// data_dir.
+// ClickHouse configures storage: a ClickHouse server, or the embedded
+// engine.
 type ClickHouse struct {
-	DSN      string `yaml:"dsn"`
-	Database string `yaml:"database"` // embedded engine only; a DSN names its own database
+	// DSN is a ClickHouse server URL
+	// (clickhouse://user:password@host:9000/database). Empty opens the
+	// embedded engine (chDB) under data_dir/clickhouse (only `hookledger
+	// run`, `migrate` and `replay`).
+	DSN string `yaml:"dsn" secret:"url"`
+	// Database is the embedded engine's database; a DSN names its own.
+	Database string `yaml:"database"`
 	// Retention is how long rows are kept (TTL); 0 keeps them forever.
 	Retention time.Duration `yaml:"retention"`
 }
 
 // Ingest configures the webhook listener.
 type Ingest struct {
-	Listen                string `yaml:"listen"`
-	PublicBaseURL         string `yaml:"public_base_url"`
-	TrustForwardedHeaders bool   `yaml:"trust_forwarded_headers"`
-	MaxBodyBytes          int64  `yaml:"max_body_bytes"`
+	// Listen is the host:port of the webhook listener (/hooks/*, and the
+	// probes and metrics).
+	Listen string `yaml:"listen"`
+	// PublicBaseURL is scheme://host[:port][/prefix] as providers call
+	// it; ingest appends the request's path and raw query to rebuild the
+	// signed URL. A source's public_url takes precedence; empty uses the
+	// request's own scheme and Host.
+	PublicBaseURL string `yaml:"public_base_url"`
+	// TrustForwardedHeaders takes the scheme and host of the signed URL
+	// from X-Forwarded-Proto and X-Forwarded-Host (first value), and the
+	// client address of audit records and of the audit rate limit from the
+	// last X-Forwarded-For entry (the one the proxy appended). Only behind
+	// a proxy that overwrites them.
+	TrustForwardedHeaders bool `yaml:"trust_forwarded_headers"`
+	// MaxBodyBytes bounds a callback's body; a larger one is answered 413
+	// (before reading it when Content-Length says so).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// MaxBodyMemory bounds the bytes of request bodies held at once; a
 	// request that finds no room is answered 503 + Retry-After before its
 	// body is read. A quarter is kept for bodies of at most 64 KiB (what
 	// providers send), so a flood of large forged bodies cannot take it all.
-	MaxBodyMemory   int64         `yaml:"max_body_memory"`
-	Audit           AuditLimit    `yaml:"audit"`
+	MaxBodyMemory int64      `yaml:"max_body_memory"`
+	Audit         AuditLimit `yaml:"audit"`
+	// ShutdownTimeout bounds the drain on SIGTERM: in-flight requests
+	// finish their Kafka wait and get their answers within it.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// RedactHeaders names the credential-bearing headers whose values are
 	// replaced (by a note, a keyed hash and, for a bearer JWT, its header
@@ -164,8 +210,15 @@ var DefaultRedactHeaders = []string{
 // AuditLimit rate-limits the audit records of rejections, per source and
 // per remote address, so a forged flood cannot amplify into Kafka.
 type AuditLimit struct {
+	// RatePerSecond is the sustained rate of rejection audit records per
+	// source; 0 turns the limit off. Beyond it rejections are still
+	// answered but not recorded (hookledger_ingest_audit_dropped_total).
 	RatePerSecond float64 `yaml:"rate_per_second"`
-	Burst         int     `yaml:"burst"`
+	// Burst is how many rejection audit records a source may write at
+	// once above the rate. Once half of it is spent, only addresses
+	// sending fewer rejections than the average recent sender may spend
+	// the rest.
+	Burst int `yaml:"burst"`
 	// BodyPrefixBytes bounds the body kept in the audit record of a request
 	// rejected before its body was accepted (404, 405, 413).
 	BodyPrefixBytes int `yaml:"body_prefix_bytes"`
@@ -182,24 +235,37 @@ type Processor struct {
 	// Listen serves /healthz, /readyz and /metrics when the processor runs
 	// as its own tier (`hookledger process`); in `run` the ingest and query
 	// listeners serve them.
-	Listen        string        `yaml:"listen"`
-	BatchSize     int           `yaml:"batch_size"`
+	Listen string `yaml:"listen"`
+	// BatchSize is the most records a consumer stores in one ClickHouse
+	// insert before committing their offsets.
+	BatchSize int `yaml:"batch_size"`
+	// FlushInterval bounds how long a batch waits for more records after
+	// its first one.
 	FlushInterval time.Duration `yaml:"flush_interval"`
 }
 
 // Query configures the query API.
 type Query struct {
-	Listen      string  `yaml:"listen"`
-	Tokens      []Token `yaml:"tokens"`
+	// Listen is the host:port of the query API (/v1/*, and the probes and
+	// metrics).
+	Listen string `yaml:"listen"`
+	// Tokens are the bearer tokens of the query API. Empty answers every
+	// request 401.
+	Tokens      []Token `yaml:"tokens" reload:"live"`
 	Connections `yaml:",inline"`
 }
 
 // Token is one API bearer token and the tenants it may see.
 type Token struct {
-	Name        string   `yaml:"name"`
-	Token       Secret   `yaml:"token"`
-	TokenSHA256 string   `yaml:"token_sha256"`
-	Tenants     []string `yaml:"tenants"`
+	// Name identifies the token in logs; unique.
+	Name string `yaml:"name"`
+	// Token is the bearer token itself (write it as ${ENV_NAME}).
+	Token Secret `yaml:"token" secret:"true"`
+	// TokenSHA256 is the token's SHA-256 in hex, instead of token, so the
+	// file holds no usable credential.
+	TokenSHA256 string `yaml:"token_sha256" secret:"true"`
+	// Tenants the token may read; "*" is every tenant.
+	Tenants []string `yaml:"tenants"`
 }
 
 // Digest returns the SHA-256 of the token, from whichever form was given.
@@ -213,9 +279,18 @@ func (t Token) Digest() ([]byte, error) {
 
 // Source is one webhook endpoint, /hooks/{id}.
 type Source struct {
-	ID        string `yaml:"id"`
-	Provider  string `yaml:"provider"`
-	Tenant    string `yaml:"tenant"`
+	// ID names the endpoint /hooks/{id}: 1-64 letters, digits, '.', '_'
+	// or '-', unique. Records and rows carry it as their source.
+	ID string `yaml:"id"`
+	// Provider is messagemedia, signalwire or vonage; the source's
+	// settings are the block named after it.
+	Provider string `yaml:"provider"`
+	// Tenant owns everything this source receives; query tokens are
+	// scoped by tenant.
+	Tenant string `yaml:"tenant"`
+	// PublicURL is the exact URL (no query) the provider calls for this
+	// source, used byte for byte (a trailing slash included) to rebuild
+	// the signed URL behind a proxy. It wins over ingest.public_base_url.
 	PublicURL string `yaml:"public_url"`
 	// Settings is the mapping under the provider's own key (for example
 	// "signalwire:"); the provider package decodes it.

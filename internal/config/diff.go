@@ -22,12 +22,18 @@ func diffStruct(a, b reflect.Value, prefix string, out *[]string) {
 	t := a.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		fa, fb := a.Field(i), b.Field(i)
+		if f.IsExported() && name == "" && opts == "inline" {
+			// Inline fields (ingest.max_connections) are keys of the
+			// enclosing mapping.
+			diffStruct(fa, fb, prefix, out)
+			continue
+		}
 		if !f.IsExported() || name == "" || name == "-" {
 			continue
 		}
 		path := joinPath(prefix, name)
-		fa, fb := a.Field(i), b.Field(i)
 		if f.Type.Kind() == reflect.Struct {
 			diffStruct(fa, fb, path, out)
 			continue

@@ -48,6 +48,9 @@ sources:
 		{"nested scalar and list", strings.Replace(base, "ingest: {listen: 127.0.0.1:8080}",
 			"kafka: {brokers: [\"k1:9092\"], ack_timeout: 3s}\ningest: {listen: 127.0.0.1:8080, audit: {burst: 7}}", 1),
 			[]string{"kafka.brokers", "kafka.ack_timeout", "ingest.audit.burst"}},
+		{"inline connection limits", strings.Replace(base, "ingest: {listen: 127.0.0.1:8080}",
+			"ingest: {listen: 127.0.0.1:8080, max_connections: 10, idle_timeout: 5s}", 1),
+			[]string{"ingest.max_connections", "ingest.idle_timeout"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, err := Parse([]byte(base), env(nil))

@@ -50,6 +50,11 @@ type Settings struct {
 	MaxSkew time.Duration `yaml:"max_skew"`
 }
 
+// DefaultSettings are the values an omitted key takes.
+func DefaultSettings() Settings {
+	return Settings{MaxSkew: DefaultMaxSkew}
+}
+
 // KeySettings is one configured MessageMedia signature key.
 type KeySettings struct {
 	// KeyID is the key's id as the key API returns it (a UUID); it is what
@@ -75,7 +80,7 @@ func (*Provider) Name() string { return Name }
 // NewVerifier validates the source's settings and builds its verifier.
 // Errors name the offending field relative to the `messagemedia:` block.
 func (*Provider) NewVerifier(src provider.Source, deps provider.Deps) (provider.Verifier, error) {
-	settings := Settings{MaxSkew: DefaultMaxSkew}
+	settings := DefaultSettings()
 	if src.Decode == nil {
 		return nil, errors.New("messagemedia: source has no settings decoder")
 	}

@@ -76,7 +76,7 @@ func (*Provider) Ack(eventID string) (string, []byte) {
 type Settings struct {
 	// SigningKeys are the project signing keys (Dashboard → API credentials).
 	// Every one is tried, in order; at least one is required.
-	SigningKeys KeyList `yaml:"signing_keys"`
+	SigningKeys KeyList `yaml:"signing_keys" secret:"true"`
 }
 
 // KeyList is a list of secrets that also accepts a single scalar in YAML.

@@ -54,10 +54,22 @@ func (*Provider) Name() string { return Name }
 //	  max_age: 5m                    # JWT iat / SMS timestamp window and jti memory; 0s disables the window
 //	  sms_signature_method: md5hash  # md5hash | md5 | sha1 | sha256 | sha512; empty: SMS sig not accepted
 type Settings struct {
-	SignatureSecrets   SecretList `yaml:"signature_secrets"`
-	APIKey             string     `yaml:"api_key"`
-	MaxAge             Duration   `yaml:"max_age"`
-	SMSSignatureMethod string     `yaml:"sms_signature_method"`
+	// SignatureSecrets are the account's signature secrets (Dashboard →
+	// API settings); every one is tried, so the old and the new secret
+	// are both valid during a rotation. At least one is required.
+	SignatureSecrets SecretList `yaml:"signature_secrets" secret:"true"`
+	// APIKey, when set, must equal a JWT's api_key claim (the account
+	// the callback is for).
+	APIKey string `yaml:"api_key"`
+	// MaxAge is the window around the receive time a JWT's iat and an SMS
+	// API timestamp must fall in, and how long a JWT's jti is remembered
+	// to refuse its replay; 0s disables the window (jti ids are then
+	// remembered for a day).
+	MaxAge Duration `yaml:"max_age"`
+	// SMSSignatureMethod is the account's SMS API signature method:
+	// md5hash, md5, sha1, sha256 or sha512. Empty refuses SMS API
+	// callbacks signed with a sig parameter.
+	SMSSignatureMethod string `yaml:"sms_signature_method"`
 }
 
 // DefaultSettings are the values an omitted key takes.
