@@ -136,7 +136,7 @@ func (s *Store) InsertCallbacks(ctx context.Context, recs []*schema.Record) erro
 	if len(recs) == 0 {
 		return nil
 	}
-	rows := make([]any, len(recs))
+	rows := make([]callbackRow, len(recs))
 	for i, r := range recs {
 		headers := map[string][]string(r.Headers)
 		if headers == nil {
@@ -150,7 +150,7 @@ func (s *Store) InsertCallbacks(ctx context.Context, recs []*schema.Record) erro
 			BodyTruncated: r.BodyTruncated,
 		}
 	}
-	if err := s.conn.Insert(ctx, s.table("callbacks"), rows); err != nil {
+	if err := s.conn.Insert(ctx, s.table("callbacks"), anySlice(rows)); err != nil {
 		return fmt.Errorf("storage: insert callbacks: %w", err)
 	}
 	return nil
@@ -177,10 +177,12 @@ func (s *Store) InsertNormalised(ctx context.Context, n schema.Normalised) error
 	return nil
 }
 
+// anySlice returns pointers to in's rows, which the drivers read in place
+// (a value in an interface would be a copy of each row).
 func anySlice[T any](in []T) []any {
 	out := make([]any, len(in))
 	for i := range in {
-		out[i] = in[i]
+		out[i] = &in[i]
 	}
 	return out
 }

@@ -15,9 +15,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
+	"reflect"
+	"strings"
+	"sync"
 
 	chdbgo "github.com/chdb-io/chdb-go/v2/chdb"
 	chdbpurego "github.com/chdb-io/chdb-go/v2/chdb-purego"
@@ -38,8 +40,21 @@ var sessionSettings = []string{
 // chDB queries are synchronous calls into the engine and cannot be
 // cancelled: a context is checked before each call only.
 type Conn struct {
-	sess *chdbgo.Session
+	sess *chdbgo.Session // Exec and Select
+	path string
+	// inserters are idle sessions for inserts, at most maxInsertSessions:
+	// a session streaming an insert runs nothing else, and inserts of
+	// different batches run in parallel.
+	inserters chan *chdbgo.Session
+	mu        sync.Mutex // guards open
+	open      []*chdbgo.Session
+	plans     sync.Map  // planKey → *rowPlan
+	bufs      sync.Pool // *[]byte: a batch of a thousand callbacks is a few hundred KiB
 }
+
+// maxInsertSessions bounds concurrent inserts: one per partition the
+// processor works on, for a few partitions.
+const maxInsertSessions = 4
 
 var _ storage.Conn = (*Conn)(nil)
 
@@ -67,7 +82,13 @@ func Open(path string) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chdb: open %s: %w", path, err)
 	}
-	c := &Conn{sess: sess}
+	c := &Conn{sess: sess, path: path, inserters: make(chan *chdbgo.Session, maxInsertSessions)}
+	// Inserts stream binary rows (chdb_stream_insert_n): fail here, not at
+	// the first insert, on a libchdb without it.
+	if err := sess.Insert("INSERT INTO FUNCTION null('probe UInt8')", "CSV", []byte("1\n")); err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("chdb: streaming insert: %w (libchdb 26.7.3, as scripts/libchdb.sh fetches it, has it)", err)
+	}
 	for _, s := range sessionSettings {
 		if err := c.Exec(context.Background(), s); err != nil {
 			sess.Close()
@@ -102,29 +123,155 @@ func (c *Conn) Exec(ctx context.Context, q string) error {
 	return err
 }
 
-// Insert sends rows as one JSONEachRow block.
+// Insert sends rows as one RowBinaryWithNamesAndTypes block through chDB's
+// streaming insert, on a session of its own: no text encoding on either
+// side, and values may hold any byte. Inserts run in parallel up to
+// maxInsertSessions.
 func (c *Conn) Insert(ctx context.Context, table string, rows []any) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	var b bytes.Buffer
-	b.WriteString("INSERT INTO ")
-	b.WriteString(table)
-	b.WriteString(" FORMAT JSONEachRow\n")
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t, err := rowType(rows)
+	if err != nil {
+		return fmt.Errorf("chdb: insert into %s: %w", table, err)
+	}
+	plan, err := c.planFor(ctx, table, t)
+	if err != nil {
+		return err
+	}
+	bufp, _ := c.bufs.Get().(*[]byte)
+	if bufp == nil {
+		bufp = new([]byte)
+	}
+	defer c.bufs.Put(bufp)
+	b := append((*bufp)[:0], plan.header...)
+	var scratch reflect.Value
 	for _, r := range rows {
-		if err := enc.Encode(r); err != nil {
-			return fmt.Errorf("chdb: encode row for %s: %w", table, err)
+		v := reflect.ValueOf(r)
+		if v.Kind() == reflect.Pointer {
+			b = plan.appendRow(b, v.UnsafePointer())
+			continue
+		}
+		if !scratch.IsValid() {
+			scratch = reflect.New(t).Elem()
+		}
+		scratch.Set(v)
+		b = plan.appendRow(b, scratch.Addr().UnsafePointer())
+	}
+	*bufp = b
+	sess, err := c.inserter(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { c.inserters <- sess }()
+	if err := sess.Insert(plan.query, "RowBinaryWithNamesAndTypes", b); err != nil {
+		// The table may have changed under the plan (a migration): plan
+		// again next time.
+		c.plans.Delete(planKey{table, t})
+		return fmt.Errorf("chdb: insert into %s: %w", table, err)
+	}
+	return nil
+}
+
+// inserter returns an idle insert session, opening one while fewer than
+// maxInsertSessions are open, else waiting for one.
+func (c *Conn) inserter(ctx context.Context) (*chdbgo.Session, error) {
+	select {
+	case s := <-c.inserters:
+		return s, nil
+	default:
+	}
+	c.mu.Lock()
+	if len(c.open) < maxInsertSessions {
+		s, err := chdbgo.NewSession(c.path)
+		if err == nil {
+			c.open = append(c.open, s)
+		}
+		c.mu.Unlock()
+		if err != nil {
+			return nil, fmt.Errorf("chdb: open insert session: %w", err)
+		}
+		return s, nil
+	}
+	c.mu.Unlock()
+	select {
+	case s := <-c.inserters:
+		return s, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+type planKey struct {
+	table string
+	t     reflect.Type
+}
+
+// planFor returns the RowBinary plan of row type t into table, reading the
+// table's columns the first time.
+func (c *Conn) planFor(ctx context.Context, table string, t reflect.Type) (*rowPlan, error) {
+	key := planKey{table, t}
+	if p, ok := c.plans.Load(key); ok {
+		return p.(*rowPlan), nil
+	}
+	db, name, ok := strings.Cut(table, ".")
+	if !ok {
+		return nil, fmt.Errorf("chdb: insert into %s: want database.table", table)
+	}
+	var cols []column
+	err := c.Select(ctx, "SELECT name, type FROM system.columns WHERE database = "+quote(db)+" AND table = "+quote(name)+
+		" ORDER BY position", func(row []byte) error {
+		var col column
+		if err := json.Unmarshal(row, &col); err != nil {
+			return err
+		}
+		cols = append(cols, col)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chdb: columns of %s: %w", table, err)
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("chdb: insert into %s: no such table", table)
+	}
+	p, err := newRowPlan(table, t, cols)
+	if err != nil {
+		return nil, fmt.Errorf("chdb: insert into %s: %w", table, err)
+	}
+	c.plans.Store(key, p)
+	return p, nil
+}
+
+// rowType returns the struct type of rows, values or pointers, all alike.
+func rowType(rows []any) (reflect.Type, error) {
+	var t reflect.Type
+	for i, r := range rows {
+		rt := reflect.TypeOf(r)
+		if rt != nil && rt.Kind() == reflect.Pointer {
+			if reflect.ValueOf(r).IsNil() {
+				return nil, fmt.Errorf("row %d is a nil %v", i, rt)
+			}
+			rt = rt.Elem()
+		}
+		if rt == nil || rt.Kind() != reflect.Struct {
+			return nil, fmt.Errorf("row %d is %T, not a struct", i, r)
+		}
+		if t == nil {
+			t = rt
+		} else if rt != t {
+			return nil, fmt.Errorf("row %d is a %v, row 0 a %v: one insert takes one row type", i, rt, t)
 		}
 	}
-	if bytes.IndexByte(b.Bytes(), 0) >= 0 {
-		// The query crosses into C as a NUL-terminated string. encoding/json
-		// escapes NUL inside strings, so this cannot happen for valid rows.
-		return errors.New("chdb: insert contains a NUL byte")
-	}
-	_, err := c.query(ctx, b.String(), "CSV")
-	return err
+	return t, nil
+}
+
+// quote renders s as a ClickHouse string literal (identifiers from the
+// Store, never from requests).
+func quote(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
 // Select runs q with JSONEachRow output.
@@ -149,8 +296,15 @@ func (c *Conn) Select(ctx context.Context, q string, fn func(row []byte) error) 
 // Ping runs a trivial query.
 func (c *Conn) Ping(ctx context.Context) error { return c.Exec(ctx, "SELECT 1") }
 
-// Close releases the session; the data stays on disk.
+// Close releases the sessions; the data stays on disk. No insert may be
+// running.
 func (c *Conn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.open {
+		s.Close()
+	}
+	c.open = nil
 	c.sess.Close()
 	return nil
 }

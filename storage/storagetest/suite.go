@@ -6,7 +6,11 @@ package storagetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +29,7 @@ func Run(t *testing.T, newStore NewStore) {
 		"MigrateIsIdempotent":                testMigrateIsIdempotent,
 		"CallbackRoundTripsBodyExactly":      testCallbackRoundTrip,
 		"CallbackRedeliveryIsHarmless":       testCallbackRedelivery,
+		"LargeBatchArrivesWhole":             testLargeBatch,
 		"MessageStatusNeverMovesBack":        testMessageRanking,
 		"MessageEventsDeduplicate":           testMessageDedup,
 		"MessageScopedByTenant":              testMessageScope,
@@ -134,6 +139,39 @@ func testCallbackRedelivery(t *testing.T, s *storage.Store) {
 	n := countRows(t, s, "SELECT count() AS n FROM "+s.Database()+".callbacks FINAL")
 	if n != 2 {
 		t.Fatalf("callbacks after redelivery = %d, want 2", n)
+	}
+}
+
+// testLargeBatch inserts one batch of a few thousand callbacks, over a
+// megabyte, whose values hold every byte a text or binary encoding could
+// trip on (NUL, blank lines, quotes, a statement after a blank line), and
+// reads every row back exactly. chDB cuts data sent inline in a query at
+// its first blank line, which binary rows hold by chance.
+func testLargeBatch(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	const n = 3000
+	recs := make([]*schema.Record, n)
+	for i := range recs {
+		body := []byte(fmt.Sprintf("MessageSid=SM%d&Body=\x00\n\n;INSERT INTO x VALUES (1)\n\n'\"\\%s", i, strings.Repeat("\xff\x00", 150)))
+		recs[i] = rawRecord("acme", body)
+		recs[i].Detail = fmt.Sprintf("row %d\n\nSELECT 1;\n\n\x00", i)
+		recs[i].Headers = http.Header{"X-Row": {strconv.Itoa(i), "\n\n"}, "Content-Type": {"text/plain"}}
+	}
+	if err := s.InsertCallbacks(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if got := countRows(t, s, "SELECT count() AS n FROM "+s.Database()+".callbacks"); got != n {
+		t.Fatalf("rows stored = %d, want %d", got, n)
+	}
+	for _, i := range []int{0, n / 2, n - 1} {
+		got, err := s.Callback(ctx, storage.Scope{All: true}, recs[i].ID.String())
+		if err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+		if got.BodyBase64 != base64(recs[i].Body) || got.Detail != recs[i].Detail ||
+			!slices.Equal(got.Headers["X-Row"], recs[i].Headers["X-Row"]) {
+			t.Errorf("row %d read back as %+v", i, got)
+		}
 	}
 }
 

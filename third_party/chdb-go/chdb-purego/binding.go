@@ -134,6 +134,14 @@ var (
 	chdbResultStorageBytesRead func(result *chdb_result) uint64
 	chdbResultError            func(result *chdb_result) string
 
+	// hookledger patch: the streaming INSERT (chdb_stream_insert_n and
+	// kin), bound only when the library exports it; nil otherwise.
+	chdbStreamInsertN       func(conn unsafe.Pointer, query string, queryLen uintptr, format string, formatLen uintptr) unsafe.Pointer
+	chdbStreamAppend        func(stream unsafe.Pointer, data unsafe.Pointer, length uintptr) int32
+	chdbStreamDone          func(stream unsafe.Pointer) *chdb_result
+	chdbStreamInsertError   func(stream unsafe.Pointer) string
+	chdbDestroyInsertStream func(stream unsafe.Pointer)
+
 	// Process-wide signal handler control. See issue #30: by default libchdb
 	// installs its own SIGSEGV/SIGABRT/SIGBUS/SIGILL handlers when a
 	// connection is opened, which overwrites the Go runtime's handlers and
@@ -202,6 +210,14 @@ func load() (err error) {
 	purego.RegisterLibFunc(&chdbResultStorageRowsRead, libchdb, "chdb_result_storage_rows_read")
 	purego.RegisterLibFunc(&chdbResultStorageBytesRead, libchdb, "chdb_result_storage_bytes_read")
 	purego.RegisterLibFunc(&chdbResultError, libchdb, "chdb_result_error")
+	// hookledger patch: probed like chdb_set_signal_handlers_enabled below.
+	if sym, dlsymErr := purego.Dlsym(libchdb, "chdb_stream_insert_n"); dlsymErr == nil && sym != 0 {
+		purego.RegisterLibFunc(&chdbStreamInsertN, libchdb, "chdb_stream_insert_n")
+		purego.RegisterLibFunc(&chdbStreamAppend, libchdb, "chdb_stream_append")
+		purego.RegisterLibFunc(&chdbStreamDone, libchdb, "chdb_stream_done")
+		purego.RegisterLibFunc(&chdbStreamInsertError, libchdb, "chdb_stream_insert_error")
+		purego.RegisterLibFunc(&chdbDestroyInsertStream, libchdb, "chdb_destroy_insert_stream")
+	}
 
 	// Signal handler protection (issue #30). The required API was added in
 	// libchdb v26.x via chdb-core#11. Pre-check the symbol with Dlsym so

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"unsafe"
 
@@ -142,6 +143,60 @@ func (c *connection) Query(queryStr string, formatStr string) (result ChdbResult
 	}
 
 	return newChdbResult(res), nil
+}
+
+// ErrInsertUnavailable is returned by Insert when the loaded libchdb has
+// no streaming INSERT (hookledger patch).
+var ErrInsertUnavailable = errors.New("chdb-purego: this libchdb has no streaming insert (chdb_stream_insert_n)")
+
+// Insert runs query, an INSERT without FORMAT clause or data ("INSERT
+// INTO t (a, b)"), with data in formatStr as its input: any bytes, binary
+// formats included. It uses the streaming INSERT (chdb_stream_insert_n,
+// chdb_stream_append, chdb_stream_done), which takes data by length, apart
+// from the query text (hookledger patch: data inline in a query is cut at
+// its first blank line by chDB's multi-statement splitting, and binary
+// rows hold "\n\n" by chance).
+//
+// The connection runs no other statement while the insert is open.
+func (c *connection) Insert(query, formatStr string, data []byte) error {
+	if c.conn == nil {
+		return fmt.Errorf("invalid connection")
+	}
+	if chdbStreamInsertN == nil {
+		return ErrInsertUnavailable
+	}
+	stream := chdbStreamInsertN(c.conn.internal_data, query, uintptr(len(query)), formatStr, uintptr(len(formatStr)))
+	if stream == nil {
+		return errors.New("chdb-purego: streaming insert did not start")
+	}
+	defer chdbDestroyInsertStream(stream)
+	if msg := chdbStreamInsertError(stream); msg != "" {
+		return errors.New(msg)
+	}
+	if len(data) > 0 {
+		// chdb_stream_append copies the chunk; data only has to live
+		// through the call.
+		state := chdbStreamAppend(stream, unsafe.Pointer(unsafe.SliceData(data)), uintptr(len(data)))
+		runtime.KeepAlive(data)
+		if state != 0 {
+			if msg := chdbStreamInsertError(stream); msg != "" {
+				return errors.New(msg)
+			}
+			return errors.New("chdb-purego: streaming insert append failed")
+		}
+	}
+	res := chdbStreamDone(stream)
+	if res == nil {
+		if msg := chdbStreamInsertError(stream); msg != "" {
+			return errors.New(msg)
+		}
+		return nil
+	}
+	defer chdbDestroyQueryResult(res)
+	if msg := chdbResultError(res); msg != "" {
+		return errors.New(msg)
+	}
+	return nil
 }
 
 // QueryStreaming implements ChdbConn.

@@ -75,6 +75,15 @@ type ChdbStreamResult interface {
 	Free()
 }
 
+// ChdbInsertConn is a ChdbConn that also takes binary insert data apart
+// from the query (hookledger patch): every connection NewConnection
+// returns is one.
+type ChdbInsertConn interface {
+	ChdbConn
+	// Insert runs an INSERT without FORMAT clause, reading data in format.
+	Insert(query, format string, data []byte) error
+}
+
 type ChdbConn interface {
 	//Query executes the given queryStr in the underlying clickhouse connection, and output the result in the given formatStr
 	Query(queryStr string, formatStr string) (result ChdbResult, err error)

@@ -181,6 +181,25 @@ func (s *Session) Query(queryStr string, outputFormats ...string) (result chdbpu
 	return s.conn.Query(queryStr, outputFormat)
 }
 
+// Insert runs query, an INSERT without FORMAT clause or data ("INSERT
+// INTO t (a, b)"), reading data, which may hold any bytes, in format
+// (hookledger patch). It returns chdbpurego.ErrInsertUnavailable when the
+// library lacks the streaming insert. The session runs no other statement
+// meanwhile: a caller running queries concurrently gives inserts sessions
+// of their own.
+func (s *Session) Insert(query, format string, data []byte) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed || s.conn == nil {
+		return fmt.Errorf("chdb: query on a closed session")
+	}
+	ic, ok := s.conn.(chdbpurego.ChdbInsertConn)
+	if !ok {
+		return chdbpurego.ErrInsertUnavailable
+	}
+	return ic.Insert(query, format, data)
+}
+
 // QueryStream calls `query_conn` function with the current connection and a default output format of "CSV" if not provided.
 // The result is a stream of data that can be read in chunks.
 // This is useful for large datasets that cannot be loaded into memory all at once.
