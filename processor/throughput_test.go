@@ -52,7 +52,7 @@ func BenchmarkThroughput(b *testing.B) {
 	records := benchRecordSet(*benchRecords)
 	producer := kafkalog.NewProducer(brokers)
 	defer producer.Close()
-	values := fillTopic(b, producer, raw, records)
+	fetched := fillTopic(b, producer, raw, records)
 	reg := providers.All()
 	log := slog.New(slog.DiscardHandler)
 
@@ -86,7 +86,7 @@ func BenchmarkThroughput(b *testing.B) {
 				proc := New(procStore, reg, producer, dead, log, nil)
 				b.StartTimer()
 				procTime += consumeAll(b, brokers, raw, bc.handle(proc), len(records))
-				insertTime += insertAll(b, insertStore, values, bc.insert)
+				insertTime += insertAll(b, insertStore, fetched, bc.insert)
 			}
 			n := float64(b.N * len(records))
 			procRate, insertRate := n/procTime.Seconds(), n/insertTime.Seconds()
@@ -98,26 +98,26 @@ func BenchmarkThroughput(b *testing.B) {
 	}
 }
 
-// fillTopic appends the records to topic and returns their values.
-func fillTopic(b *testing.B, producer *kafkalog.Producer, topic string, records []*schema.Record) [][]byte {
-	values := make([][]byte, len(records))
+// fillTopic appends the records to topic, as ingest writes them, and
+// returns them as a consumer fetches them.
+func fillTopic(b *testing.B, producer *kafkalog.Producer, topic string, records []*schema.Record) []kafkalog.Fetched {
+	fetched := make([]kafkalog.Fetched, len(records))
 	const chunk = 5000
 	for i := 0; i < len(records); i += chunk {
 		msgs := make([]kafkalog.Message, 0, chunk)
 		for j := i; j < min(i+chunk, len(records)); j++ {
-			v, err := schema.MarshalRecord(records[j])
+			v, h, err := schema.EncodeRecord(records[j])
 			if err != nil {
 				b.Fatal(err)
 			}
-			values[j] = v
-			msgs = append(msgs, kafkalog.Message{Topic: topic, Key: []byte(records[j].ID.String()), Value: v,
-				Headers: schema.RecordHeaders(records[j])})
+			fetched[j] = kafkalog.Fetched{Topic: topic, Value: v, Headers: h}
+			msgs = append(msgs, kafkalog.Message{Topic: topic, Key: []byte(records[j].ID.String()), Value: v, Headers: h})
 		}
 		if err := producer.Publish(context.Background(), msgs...); err != nil {
 			b.Fatal(err)
 		}
 	}
-	return values
+	return fetched
 }
 
 // consumeAll runs the processor's consumer loop over topic in a fresh
@@ -173,14 +173,14 @@ func consumeAll(b *testing.B, brokers []string, topic string, handle kafkalog.Ha
 
 // insertAll decodes the records (outside the timing) and inserts them in
 // batches of 1000; only the inserts are timed.
-func insertAll(b *testing.B, s *storage.Store, values [][]byte,
+func insertAll(b *testing.B, s *storage.Store, fetched []kafkalog.Fetched,
 	insert func(context.Context, *storage.Store, []*schema.Record) error) time.Duration {
 	var total time.Duration
 	const batch = 1000
-	for i := 0; i < len(values); i += batch {
+	for i := 0; i < len(fetched); i += batch {
 		recs := make([]*schema.Record, 0, batch)
-		for _, v := range values[i:min(i+batch, len(values))] {
-			rec, err := schema.UnmarshalRecord(v)
+		for _, f := range fetched[i:min(i+batch, len(fetched))] {
+			rec, err := schema.DecodeRecord(f.Value, f.Headers)
 			if err != nil {
 				b.Fatal(err)
 			}
