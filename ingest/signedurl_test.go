@@ -122,7 +122,8 @@ sources:
 		t.Fatal(err)
 	}
 	_, err = BuildSources(cfg.Sources, providers.All(), provider.Deps{Replays: noReplays{}, Now: time.Now})
-	for _, field := range []string{"sources[0].vonage: max_age", "sources[1].provider: unknown provider", "sources[2].signalwire: signing_keys"} {
+	// Each error names the key's full path and its line (config.FieldError).
+	for _, field := range []string{"line 3: sources[0].vonage.max_age: ", "sources[1].provider: unknown provider", "line 5: sources[2].signalwire.signing_keys: "} {
 		if err == nil || !strings.Contains(err.Error(), field) {
 			t.Errorf("error %v does not name %s", err, field)
 		}

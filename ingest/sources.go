@@ -43,7 +43,7 @@ func BuildSources(cfgs []config.Source, reg *provider.Registry, deps provider.De
 		}
 		v, err := p.NewVerifier(provider.Source{ID: c.ID, Tenant: c.Tenant, Decode: c.DecodeSettings}, deps)
 		if err != nil {
-			errs = append(errs, &config.FieldError{Field: c.SettingsPath, Err: err})
+			errs = append(errs, c.SettingsError(err))
 			continue
 		}
 		out[c.ID] = &Source{

@@ -15,6 +15,7 @@ import (
 	"github.com/hookledger/hookledger/internal/app"
 	"github.com/hookledger/hookledger/internal/buildinfo"
 	"github.com/hookledger/hookledger/internal/config"
+	"github.com/hookledger/hookledger/provider/providers"
 )
 
 // Execute runs the command line and returns the process exit code. hup
@@ -117,7 +118,7 @@ func load(path string, stderr io.Writer) (*config.Config, *slog.Logger, error) {
 // loadLeveled loads the config and builds its logger, whose level can be
 // changed later through the returned LevelVar.
 func loadLeveled(path string, stderr io.Writer) (*config.Config, *slog.Logger, *slog.LevelVar, error) {
-	cfg, err := config.Load(path, os.LookupEnv)
+	cfg, err := config.Load(path, os.LookupEnv, config.WithProviders(providers.All().Names()))
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -200,7 +201,7 @@ func watchReload(ctx context.Context, path string, hup <-chan os.Signal, a *app.
 			}
 			last = now
 		}
-		cfg, err := config.Load(path, os.LookupEnv)
+		cfg, err := config.Load(path, os.LookupEnv, config.WithProviders(providers.All().Names()))
 		if err == nil {
 			err = a.Reload(cfg)
 		}

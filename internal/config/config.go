@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -297,6 +298,9 @@ type Source struct {
 	Settings yaml.Node `yaml:"-"`
 	// SettingsPath is the YAML path of Settings, for error messages.
 	SettingsPath string `yaml:"-"`
+
+	file string            // the config file, for error messages
+	env  map[string]string // YAML path → the HOOKLEDGER_ variable that set it
 }
 
 // Secret is a string that never prints.
@@ -345,9 +349,31 @@ var sourceIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 type FieldError struct {
 	Field string
 	Err   error
+	// Where the value was written: the file and line of the key (Line 0:
+	// not known, e.g. a default), or the environment variable that set it.
+	File string
+	Line int
+	Env  string
 }
 
-func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+// Error is "[file:]line N: field: what is wrong" (or "field: what is wrong
+// (set by HOOKLEDGER_...)"). It never contains the value.
+func (e *FieldError) Error() string {
+	var b strings.Builder
+	switch {
+	case e.Line > 0 && e.File != "":
+		fmt.Fprintf(&b, "%s:%d: ", e.File, e.Line)
+	case e.Line > 0:
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	b.WriteString(e.Field)
+	b.WriteString(": ")
+	b.WriteString(e.Err.Error())
+	if e.Env != "" {
+		b.WriteString(" (set by " + e.Env + ")")
+	}
+	return b.String()
+}
 func (e *FieldError) Unwrap() error { return e.Err }
 
 func fieldErr(field, format string, args ...any) error {
@@ -364,12 +390,12 @@ func (c *Config) Validate() error {
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		errs = append(errs, fieldErr("log.level", "must be debug, info, warn or error, got %q", c.Log.Level))
+		errs = append(errs, fieldErr("log.level", "must be debug, info, warn or error"))
 	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
-		errs = append(errs, fieldErr("log.format", "must be text or json, got %q", c.Log.Format))
+		errs = append(errs, fieldErr("log.format", "must be text or json"))
 	}
 	for i, b := range c.Kafka.Brokers {
 		if _, _, err := net.SplitHostPort(b); err != nil {
@@ -408,7 +434,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if !identPattern.MatchString(c.ClickHouse.Database) {
-		errs = append(errs, fieldErr("clickhouse.database", "must be a plain identifier, got %q", c.ClickHouse.Database))
+		errs = append(errs, fieldErr("clickhouse.database", "must be a plain identifier (letters, digits, _)"))
 	}
 	if c.ClickHouse.Retention < 0 {
 		errs = append(errs, fieldErr("clickhouse.retention", "must not be negative"))
@@ -443,7 +469,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Query.Connections.validate("query")...)
 	for i, name := range c.Ingest.RedactHeaders {
 		if !headerNamePattern.MatchString(name) {
-			errs = append(errs, fieldErr(fmt.Sprintf("ingest.redact_headers[%d]", i), "must be a header name, got %q", name))
+			errs = append(errs, fieldErr(fmt.Sprintf("ingest.redact_headers[%d]", i), "must be a header name (letters, digits, -)"))
 		}
 	}
 	if c.Processor.BatchSize < 1 {
@@ -472,7 +498,7 @@ func validateListen(field, addr string) error {
 func validateBaseURL(field, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fieldErr(field, "must be an absolute http(s) URL, got %q", raw)
+		return fieldErr(field, "must be an absolute http(s) URL")
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return fieldErr(field, "must not have a query or fragment")
@@ -482,15 +508,16 @@ func validateBaseURL(field, raw string) error {
 
 func (c *Config) validateTokens() []error {
 	var errs []error
-	names := map[string]bool{}
+	names := map[string]int{}
 	for i, t := range c.Query.Tokens {
 		field := fmt.Sprintf("query.tokens[%d]", i)
-		if t.Name == "" {
+		if first, dup := names[t.Name]; t.Name == "" {
 			errs = append(errs, fieldErr(field+".name", "must not be empty"))
-		} else if names[t.Name] {
-			errs = append(errs, fieldErr(field+".name", "duplicate token name %q", t.Name))
+		} else if dup {
+			errs = append(errs, fieldErr(field+".name", "same name as query.tokens[%d]", first))
+		} else {
+			names[t.Name] = i
 		}
-		names[t.Name] = true
 		switch {
 		case t.Token == "" && t.TokenSHA256 == "":
 			errs = append(errs, fieldErr(field, "needs token or token_sha256"))
@@ -510,15 +537,16 @@ func (c *Config) validateTokens() []error {
 
 func (c *Config) validateSources() []error {
 	var errs []error
-	ids := map[string]bool{}
+	ids := map[string]int{}
 	for i, s := range c.Sources {
 		field := fmt.Sprintf("sources[%d]", i)
-		if !sourceIDPattern.MatchString(s.ID) {
-			errs = append(errs, fieldErr(field+".id", "must be 1-64 letters, digits, '.', '_' or '-', got %q", s.ID))
-		} else if ids[s.ID] {
-			errs = append(errs, fieldErr(field+".id", "duplicate source id %q", s.ID))
+		if first, dup := ids[s.ID]; !sourceIDPattern.MatchString(s.ID) {
+			errs = append(errs, fieldErr(field+".id", "must be 1-64 letters, digits, '.', '_' or '-'"))
+		} else if dup {
+			errs = append(errs, fieldErr(field+".id", "same id as sources[%d]", first))
+		} else {
+			ids[s.ID] = i
 		}
-		ids[s.ID] = true
 		if s.Provider == "" {
 			errs = append(errs, fieldErr(field+".provider", "must not be empty"))
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,10 +19,25 @@ import (
 // comma-separated value (HOOKLEDGER_KAFKA_BROKERS=a:9092,b:9092).
 const EnvPrefix = "HOOKLEDGER_"
 
+// Option adjusts how a config is loaded.
+type Option func(*options)
+
+type options struct {
+	providers []string
+}
+
+// WithProviders names the registered providers: a source whose provider is
+// not one of them is an error at load, with the nearest name suggested,
+// rather than when its verifier is built.
+func WithProviders(names []string) Option {
+	return func(o *options) { o.providers = names }
+}
+
 // Load reads the file at path (no file when path is empty) and applies
 // defaults, ${ENV} expansion, env overrides and validation. lookupEnv is
-// os.LookupEnv outside tests.
-func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
+// os.LookupEnv outside tests. Errors name the key's path and its line in
+// the file (or the variable that set it), never the value.
+func Load(path string, lookupEnv func(string) (string, bool), opts ...Option) (*Config, error) {
 	var file []byte
 	if path != "" {
 		var err error
@@ -29,11 +45,20 @@ func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 			return nil, fmt.Errorf("config: %w", err)
 		}
 	}
-	return Parse(file, lookupEnv)
+	return parse(path, file, lookupEnv, opts)
 }
 
 // Parse is Load for a document already in memory.
-func Parse(doc []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+func Parse(doc []byte, lookupEnv func(string) (string, bool), opts ...Option) (*Config, error) {
+	return parse("", doc, lookupEnv, opts)
+}
+
+// parse loads doc; file names it in errors ("" for none).
+func parse(file string, doc []byte, lookupEnv func(string) (string, bool), opts []Option) (*Config, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
@@ -44,39 +69,138 @@ func Parse(doc []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
 	if len(bytes.TrimSpace(doc)) > 0 {
 		var fileDoc yaml.Node
 		if err := yaml.Unmarshal(doc, &fileDoc); err != nil {
-			return nil, fmt.Errorf("config: %w", err)
+			// yaml.v3's syntax errors name a line, never a value.
+			return nil, fmt.Errorf("config: %s%w", filePrefix(file), err)
 		}
 		if len(fileDoc.Content) == 1 {
 			if fileDoc.Content[0].Kind != yaml.MappingNode {
-				return nil, errors.New("config: the document must be a mapping")
+				return nil, fmt.Errorf("config: %sthe document must be a mapping", filePrefix(file))
 			}
 			merge(tree, fileDoc.Content[0])
 		}
 	}
+	lines := lineIndex(tree)
 	if err := walkScalars(tree, "", func(path string, n *yaml.Node) error {
 		return expandSecrets(path, n, lookupEnv)
 	}); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("config: %w", annotate(err, file, lines, nil))
 	}
 	addOptionalSourceKeys(tree)
 	known := map[string]bool{}
-	applyEnv(tree, "", func(name string) (string, bool) {
+	envPaths := map[string]string{}
+	applyEnv(tree, "", "", func(name string) (string, bool) {
 		known[name] = true
 		return lookupEnv(name)
-	})
+	}, func(path, name string) { envPaths[path] = name })
 
-	cfg, err := decodeTree(tree)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+	d := &decoder{env: envPaths, providers: o.providers}
+	var cfg Config
+	d.decode(tree, reflect.ValueOf(&cfg).Elem(), "")
+	if err := d.err(); err != nil {
+		return nil, fmt.Errorf("config: %w", annotate(err, file, lines, envPaths))
 	}
 	for i := range cfg.Sources {
-		cfg.Sources[i].SettingsPath = fmt.Sprintf("sources[%d].%s", i, cfg.Sources[i].Provider)
+		cfg.Sources[i].file = file
 	}
 	cfg.envNames = known
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("config: %w", annotate(err, file, lines, envPaths))
 	}
-	return cfg, nil
+	return &cfg, nil
+}
+
+func filePrefix(file string) string {
+	if file == "" {
+		return ""
+	}
+	return file + ": "
+}
+
+// lineIndex maps the path of every key and list item of the tree to its
+// line in the file; keys that come from the defaults are left out.
+func lineIndex(tree *yaml.Node) map[string]int {
+	lines := map[string]int{}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := joinPath(path, k.Value)
+				if line := max(k.Line, v.Line); line > 0 {
+					lines[p] = line
+				}
+				walk(v, p)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				if c.Line > 0 {
+					lines[p] = c.Line
+				}
+				walk(c, p)
+			}
+		}
+	}
+	walk(tree, "")
+	return lines
+}
+
+// annotate gives every FieldError in err that has no position yet the
+// line of its key (or the variable that set it, from env), and the file.
+func annotate(err error, file string, lines map[string]int, env map[string]string) error {
+	var visit func(error)
+	visit = func(err error) {
+		switch e := err.(type) {
+		case *FieldError:
+			e.File = file
+			if e.Line == 0 && e.Env == "" {
+				e.Env = envFor(e.Field, env)
+				if e.Env == "" {
+					e.Line = lineFor(e.Field, lines)
+				}
+			}
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				visit(inner)
+			}
+		case interface{ Unwrap() error }:
+			visit(e.Unwrap())
+		}
+	}
+	visit(err)
+	return err
+}
+
+// lineFor is the line of path, else of its nearest ancestor that has one
+// (a list written on one line, a key whose value came from the defaults).
+func lineFor(path string, lines map[string]int) int {
+	for path != "" {
+		if line, ok := lines[path]; ok {
+			return line
+		}
+		path = parentPath(path)
+	}
+	return 0
+}
+
+// envFor is the variable that set path or the list it is an item of.
+func envFor(path string, env map[string]string) string {
+	if name, ok := env[path]; ok {
+		return name
+	}
+	if i := strings.LastIndexByte(path, '['); i > 0 && strings.HasSuffix(path, "]") {
+		return env[path[:i]]
+	}
+	return ""
+}
+
+func parentPath(path string) string {
+	i := strings.LastIndexAny(path, ".[")
+	if i < 0 {
+		return ""
+	}
+	return path[:i]
 }
 
 // addOptionalSourceKeys gives every source the optional keys the file may
@@ -96,89 +220,7 @@ func addOptionalSourceKeys(tree *yaml.Node) {
 	}
 }
 
-// decodeTree decodes the merged tree strictly (unknown keys are errors).
-// The tree is decoded through its YAML text, the only way to get yaml.v3's
-// KnownFields; the text is laid out one key per line so that a decode
-// error's line number names exactly one path, which the error then carries
-// instead of a line of a document the user never wrote.
-func decodeTree(tree *yaml.Node) (*Config, error) {
-	blockStyle(tree)
-	merged, err := yaml.Marshal(tree)
-	if err != nil {
-		return nil, err
-	}
-	var cfg Config
-	dec := yaml.NewDecoder(bytes.NewReader(merged))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
-		return nil, namePaths(err, merged, "")
-	}
-	return &cfg, nil
-}
-
-// blockStyle drops flow style ({a: 1}, [x]) from every collection.
-func blockStyle(n *yaml.Node) {
-	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
-		n.Style &^= yaml.FlowStyle
-	}
-	for _, c := range n.Content {
-		blockStyle(c)
-	}
-}
-
 var errorLine = regexp.MustCompile(`^line (\d+): (.*)$`)
-
-// namePaths turns "line N: ..." decode errors on text (yaml.v3's, and
-// Source.UnmarshalYAML's) into FieldErrors naming the config path written
-// on line N, below prefix. A message whose line names no path stays as it
-// is, under prefix when there is one.
-func namePaths(err error, text []byte, prefix string) error {
-	msgs := []string{err.Error()}
-	var typeErr *yaml.TypeError
-	if errors.As(err, &typeErr) {
-		msgs = typeErr.Errors
-	}
-	pathAt := map[int]string{}
-	var doc yaml.Node
-	if yaml.Unmarshal(text, &doc) == nil && len(doc.Content) == 1 {
-		walkKeys(doc.Content[0], prefix, func(path string, line int) { pathAt[line] = path })
-	}
-	errs := make([]error, 0, len(msgs))
-	for _, msg := range msgs {
-		field, detail := prefix, msg
-		if m := errorLine.FindStringSubmatch(msg); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			if path, ok := pathAt[line]; ok {
-				field, detail = path, m[2]
-			}
-		}
-		if field == "" {
-			errs = append(errs, errors.New(detail))
-		} else {
-			errs = append(errs, &FieldError{Field: field, Err: errors.New(detail)})
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// walkKeys calls fn with the path and line of every mapping key and every
-// sequence item.
-func walkKeys(n *yaml.Node, path string, fn func(path string, line int)) {
-	switch n.Kind {
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			p := joinPath(path, n.Content[i].Value)
-			fn(p, n.Content[i].Line)
-			walkKeys(n.Content[i+1], p, fn)
-		}
-	case yaml.SequenceNode:
-		for i, c := range n.Content {
-			p := fmt.Sprintf("%s[%d]", path, i)
-			fn(p, c.Line)
-			walkKeys(c, p, fn)
-		}
-	}
-}
 
 func defaultsTree() (*yaml.Node, error) {
 	b, err := yaml.Marshal(Defaults())
@@ -189,6 +231,15 @@ func defaultsTree() (*yaml.Node, error) {
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("config: defaults: %w", err)
 	}
+	// Line 0 marks a node as a default: only the file's nodes have lines.
+	var unline func(n *yaml.Node)
+	unline = func(n *yaml.Node) {
+		n.Line, n.Column = 0, 0
+		for _, c := range n.Content {
+			unline(c)
+		}
+	}
+	unline(doc.Content[0])
 	return doc.Content[0], nil
 }
 
@@ -271,15 +322,17 @@ func expandSecrets(path string, n *yaml.Node, lookupEnv func(string) (string, bo
 	return nil
 }
 
-// applyEnv overrides scalars and lists of scalars from HOOKLEDGER_* variables.
-func applyEnv(n *yaml.Node, path string, lookupEnv func(string) (string, bool)) {
+// applyEnv overrides scalars and lists of scalars from HOOKLEDGER_*
+// variables; set is told the YAML path and the variable of each override.
+func applyEnv(n *yaml.Node, path, envPath string, lookupEnv func(string) (string, bool), set func(path, name string)) {
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			applyEnv(n.Content[i+1], joinEnv(path, n.Content[i].Value), lookupEnv)
+			key := n.Content[i].Value
+			applyEnv(n.Content[i+1], joinPath(path, key), joinEnv(envPath, key), lookupEnv, set)
 		}
 	case yaml.SequenceNode:
-		if v, ok := lookupEnv(EnvPrefix + path); ok && allScalars(n) {
+		if v, ok := lookupEnv(EnvPrefix + envPath); ok && allScalars(n) {
 			n.Content = nil
 			n.Style = 0
 			for _, item := range strings.Split(v, ",") {
@@ -287,19 +340,21 @@ func applyEnv(n *yaml.Node, path string, lookupEnv func(string) (string, bool)) 
 					n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: item})
 				}
 			}
+			set(path, EnvPrefix+envPath)
 			return
 		}
 		for i, c := range n.Content {
-			applyEnv(c, joinEnv(path, strconv.Itoa(i)), lookupEnv)
+			applyEnv(c, fmt.Sprintf("%s[%d]", path, i), joinEnv(envPath, strconv.Itoa(i)), lookupEnv, set)
 		}
 	case yaml.ScalarNode:
-		if v, ok := lookupEnv(EnvPrefix + path); ok {
+		if v, ok := lookupEnv(EnvPrefix + envPath); ok {
 			n.Value = v
 			n.Tag = "" // let the target field's type decide
 			n.Style = 0
 			if n.Value == "" {
 				n.Style = yaml.DoubleQuotedStyle
 			}
+			set(path, EnvPrefix+envPath)
 		}
 	}
 }
@@ -347,47 +402,65 @@ func (c *Config) UnknownEnv(environ []string) []string {
 	return out
 }
 
-// UnmarshalYAML decodes a source and keeps its provider block (the mapping
-// under the provider's name) for the provider package to decode.
-func (s *Source) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: a source must be a mapping", n.Line)
+// DecodeSettings decodes the provider block strictly: an unknown key (a
+// typo such as "max_skwe") is an error that suggests the nearest valid
+// key, and every error names the key's full path and its line in the file,
+// never the value.
+func (s Source) DecodeSettings(into any) error {
+	v := reflect.ValueOf(into)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return fmt.Errorf("%s: decode settings into a non-pointer %T", s.SettingsPath, into)
 	}
-	fields := map[string]*string{"id": &s.ID, "provider": &s.Provider, "tenant": &s.Tenant, "public_url": &s.PublicURL}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if dst, ok := fields[n.Content[i].Value]; ok {
-			if err := n.Content[i+1].Decode(dst); err != nil {
-				return err
+	if s.Settings.Kind == 0 {
+		return nil
+	}
+	d := &decoder{env: s.env}
+	d.decode(&s.Settings, v.Elem(), s.SettingsPath)
+	return annotate(d.err(), s.file, nil, nil)
+}
+
+// SettingsError places an error from building the source's verifier: the
+// FieldErrors of DecodeSettings are returned as they are (without what the
+// provider wrapped around them); any other error is placed at the
+// provider block, or at its key when the message starts with one
+// ("max_skew: must not be negative").
+func (s Source) SettingsError(err error) error {
+	if fes := fieldErrors(err); len(fes) > 0 {
+		return errors.Join(fes...)
+	}
+	field, line, msg := s.SettingsPath, s.Settings.Line, err.Error()
+	if sub, rest, ok := strings.Cut(msg, ": "); ok && s.Settings.Kind == yaml.MappingNode {
+		key := sub[:len(sub)-len(strings.TrimLeft(sub, "abcdefghijklmnopqrstuvwxyz_0123456789"))]
+		for _, kv := range pairs(&s.Settings) {
+			if kv[0].Value == key && key != "" {
+				field, line, msg = joinPath(s.SettingsPath, sub), kv[0].Line, rest
+				break
 			}
 		}
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		key := n.Content[i].Value
-		if _, ok := fields[key]; ok {
-			continue
-		}
-		if key != s.Provider {
-			return fmt.Errorf("line %d: source %q: unknown key %q (the provider block must be named %q)", n.Content[i].Line, s.ID, key, s.Provider)
-		}
-		s.Settings = *n.Content[i+1]
+	fe := &FieldError{Field: field, File: s.file, Env: s.env[field], Err: errors.New(msg)}
+	if fe.Env == "" {
+		fe.Line = line
 	}
-	return nil
+	return fe
 }
 
-// DecodeSettings decodes the provider block strictly: an unknown key (a
-// typo such as "max_skwe") is an error rather than a silently ignored
-// setting.
-func (s Source) DecodeSettings(into any) error {
-	// The block came from decodeTree's one-key-per-line text, so it
-	// re-marshals one key per line too, as namePaths needs.
-	b, err := yaml.Marshal(&s.Settings)
-	if err != nil {
-		return fmt.Errorf("%s: %w", s.SettingsPath, err)
+// fieldErrors collects every FieldError in err's tree.
+func fieldErrors(err error) []error {
+	var out []error
+	var visit func(error)
+	visit = func(err error) {
+		switch e := err.(type) {
+		case *FieldError:
+			out = append(out, e)
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				visit(inner)
+			}
+		case interface{ Unwrap() error }:
+			visit(e.Unwrap())
+		}
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(into); err != nil {
-		return namePaths(err, b, s.SettingsPath)
-	}
-	return nil
+	visit(err)
+	return out
 }

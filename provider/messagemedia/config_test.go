@@ -87,7 +87,7 @@ func TestNewVerifierSettings(t *testing.T) {
 		{name: "garbage public_key", yaml: "keys:\n  - key_id: k1\n    public_key: not-a-key!\n", wantErr: "keys[0].public_key: neither PEM nor base64 DER"},
 		{name: "EC public_key", yaml: "keys:\n  - key_id: k1\n    public_key: " + ecKeyBase64(t) + "\n", wantErr: "keys[0].public_key: not an RSA public key"},
 		{name: "512-bit key", yaml: "keys:\n  - key_id: k1\n    public_key: " + weakKeyBase64(t) + "\n", wantErr: "keys[0].public_key: RSA key is 512 bits, at least 1024 required"},
-		{name: "bad digest pin", yaml: "keys:\n  - key_id: k1\n    digest: SHA1\n    public_key: " + good + "\n", wantErr: `keys[0].digest: "SHA1" is not one of`},
+		{name: "bad digest pin", yaml: "keys:\n  - key_id: k1\n    digest: SHA1\n    public_key: " + good + "\n", wantErr: `keys[0].digest: must be one of`}, // the value is never quoted
 		{name: "negative max_skew", yaml: one("max_skew: -1m\n"), wantErr: "max_skew: must not be negative"},
 		{name: "unparseable max_skew", yaml: one("max_skew: soon\n"), wantErr: "decode settings"},
 	} {

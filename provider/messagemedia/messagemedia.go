@@ -138,7 +138,7 @@ func newVerifier(s Settings, now func() time.Time) (*Verifier, error) {
 		if strings.TrimSpace(k.Digest) != "" {
 			name, _, ok := digestByName(k.Digest)
 			if !ok {
-				return nil, fmt.Errorf("keys[%d].digest: %q is not one of SHA224, SHA256, SHA512", i, k.Digest)
+				return nil, fmt.Errorf("keys[%d].digest: must be one of SHA224, SHA256, SHA512", i)
 			}
 			pin = name
 		}

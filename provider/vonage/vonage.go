@@ -85,12 +85,11 @@ type Duration time.Duration
 // UnmarshalYAML parses a Go duration string; a bare number is refused
 // because its unit would be a guess.
 func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
-	if node.Kind != yaml.ScalarNode {
-		return fmt.Errorf("max_age: expected a duration such as 5m (line %d)", node.Line)
-	}
+	// The errors never quote the value: a secret put in the wrong field
+	// would be printed.
 	parsed, err := time.ParseDuration(strings.TrimSpace(node.Value))
-	if err != nil {
-		return fmt.Errorf("max_age: %q is not a duration such as 5m, 90s or 0s (line %d)", provider.Clip(node.Value, 32), node.Line)
+	if node.Kind != yaml.ScalarNode || err != nil {
+		return fmt.Errorf("max_age: expected a duration such as 5m, 90s or 0s (line %d)", node.Line)
 	}
 	*d = Duration(parsed)
 	return nil
@@ -151,8 +150,8 @@ func (s *Settings) Validate() error {
 		return fmt.Errorf("max_age: must not be negative (got %s)", time.Duration(s.MaxAge))
 	}
 	if m := normaliseSMSMethod(s.SMSSignatureMethod); m != "" && !validSMSMethod(m) {
-		return fmt.Errorf("sms_signature_method: %q is not one of %s (or empty to refuse SMS API sig callbacks)",
-			provider.Clip(s.SMSSignatureMethod, 32), strings.Join(smsMethods, ", "))
+		return fmt.Errorf("sms_signature_method: must be one of %s (or empty to refuse SMS API sig callbacks)",
+			strings.Join(smsMethods, ", "))
 	}
 	return nil
 }
