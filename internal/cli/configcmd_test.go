@@ -82,7 +82,7 @@ sources:
     provider: signalwire
     tenant: acme
     signalwire: {signing_keys: ["sw-key-Lk20 "]}
-`, "sources[0].signalwire: signing_keys[0]: has leading or trailing whitespace"},
+`, "hookledger.yaml:6: sources[0].signalwire.signing_keys[0]: has leading or trailing whitespace"}, // key path and line (config.FieldError)
 		{"token", "query: {tokens: [{name: ops, tenants: [\"*\"]}]}\n", "query.tokens[0]: needs token or token_sha256"},
 		{"unknown key", "ingest: {lisen: x}\n", "lisen"},
 	} {
