@@ -162,8 +162,10 @@ type Ingest struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// RedactHeaders names the credential-bearing headers whose values are
 	// replaced (by a note, a keyed hash and, for a bearer JWT, its header
-	// and claims) in every record before it is written; see
-	// DefaultRedactHeaders. An empty list stores every header as sent.
+	// and claims) in every record before it is written. The default lists
+	// the standard credential headers and the usual API-key ones; an empty
+	// list stores every header as sent. Verification always sees the
+	// headers as sent.
 	RedactHeaders []string `yaml:"redact_headers"`
 	Connections   `yaml:",inline"`
 }
@@ -173,7 +175,7 @@ type Ingest struct {
 type Connections struct {
 	// MaxConnections bounds open connections; 0 is automatic: what
 	// RLIMIT_NOFILE leaves after a reserve for the engines, shared among
-	// the process's listeners, at most 8192 (connlimit.AutoMax). At the
+	// the process's listeners, at most 8192. At the
 	// limit the connection idle longest is closed for a new one; with none
 	// idle the new one is refused.
 	MaxConnections int `yaml:"max_connections"`

@@ -45,8 +45,8 @@ const CipherRSA = "RSA"
 type Settings struct {
 	// Keys are the public keys the source accepts, chosen by key id.
 	Keys []KeySettings `yaml:"keys"`
-	// MaxSkew bounds |receive time - Date| in both directions; 0 disables
-	// the check. Defaults to DefaultMaxSkew when omitted.
+	// MaxSkew bounds |receive time - Date| in both directions; 0s disables
+	// the check.
 	MaxSkew time.Duration `yaml:"max_skew"`
 }
 
