@@ -278,26 +278,36 @@ defaults and struct tags of internal/config and the provider packages. Do
 not edit: change the code and regenerate (a test fails while they differ). -->
 
 hookledger reads one YAML file (` + "`--config F`" + `). Every key is optional
-and takes the default shown; unknown keys are errors, and every error
-names its key (` + "`config: sources[1].vonage: max_age: must not be negative`" + `).
+and takes the default shown; an unknown key is an error (with the nearest
+valid key suggested), and every error names the file, line and key
+(` + "`config: hookledger.yaml:7: sources[0].vonage.max_age: must not be negative (got -5m0s)`" + `).
 ` + "`hookledger config check --config F`" + ` validates a file as a start would
 and prints the effective configuration, secrets redacted.
 
 The configuration is built in this order:
 
-1. the defaults below;
-2. the file, merged key by key (a list replaces the default list whole);
-3. ` + "`${NAME}`" + ` anywhere in a value is replaced by the environment variable
-   NAME; an unset variable fails the start (write secrets this way);
-4. every key present at this point can be overridden by its environment
-   variable: ` + "`HOOKLEDGER_`" + ` and the upper-cased path with ` + "`_`" + ` between
-   parts. A list of strings takes a comma-separated value
-   (` + "`HOOKLEDGER_KAFKA_BROKERS=k1:9092,k2:9092`" + `); a key inside a list item is
-   addressed by the item's index (` + "`HOOKLEDGER_SOURCES_0_VONAGE_MAX_AGE`" + `) and
-   exists only when the file has that item, and inside a provider block
-   only when the file writes the key (` + "`public_url`" + ` is always there). A
-   ` + "`HOOKLEDGER_*`" + ` variable that overrides nothing is warned about at start;
-5. validation of every key, then of every provider block and token.
+1. **Defaults**: the values below.
+2. **The file**, merged over the defaults key by key: mappings merge, a
+   list or a scalar replaces the default whole.
+3. **` + "`${NAME}`" + `** anywhere in a value is replaced by the environment
+   variable NAME (write secrets this way). An unset variable fails the
+   start naming the key; a set but empty one expands to the empty string.
+4. **Overrides**: every key present at this point can be set by its
+   environment variable, ` + "`HOOKLEDGER_`" + ` and the upper-cased path with
+   ` + "`_`" + ` between parts and list indexes as numbers (any other character
+   becomes ` + "`_`" + `). The value is taken literally (no ` + "`${...}`" + `
+   expansion) and typed by its key: ` + "`true`/`false`" + `, integers, Go
+   durations (` + "`90s`, `5m`, `0s`" + `; a bare number is refused), strings. A
+   list of strings takes a comma-separated value
+   (` + "`HOOKLEDGER_KAFKA_BROKERS=k1:9092,k2:9092`" + `), or one item by index
+   (` + "`HOOKLEDGER_KAFKA_BROKERS_0`" + `). Inside ` + "`sources`" + ` and
+   ` + "`query.tokens`" + ` only the items the file has exist, and inside a
+   provider block only the keys the file writes
+   (` + "`HOOKLEDGER_SOURCES_0_VONAGE_MAX_AGE`" + ` needs
+   ` + "`sources[0].vonage.max_age`" + ` in the file; ` + "`public_url`" + ` always
+   exists). A ` + "`HOOKLEDGER_*`" + ` variable that overrides nothing is warned
+   about at start.
+5. **Validation** of every key, then of every provider block and token.
 
 **Reload.** SIGHUP, or saving the file (checked every 2 s), reloads it.
 A reload applies the keys marked "reload applies it" — ` + "`sources`" + ` (keys,
@@ -305,6 +315,7 @@ secrets, tenants, URLs, added and removed sources), ` + "`query.tokens`" + ` and
 ` + "`log.level`" + ` — without dropping a request. A file that fails to load
 changes nothing. Any other changed key keeps its running value and is
 named in a warning (` + "`ingest.listen changed; restart to apply`" + `) at every
-reload until a restart.
+reload until a restart. The process environment cannot change while it
+runs: a secret held in a variable changes at a restart.
 
 `
