@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -197,6 +198,16 @@ func TestHangUpReloadsAndNamesRestartKeys(t *testing.T) {
 	}
 	resp.Body.Close()
 	p.waitLog(`level=DEBUG msg=request tier=ingest`) // request lines are debug
+
+	resp, err = http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !regexp.MustCompile(`(?m)^hookledger_build_info\{goversion="go1[^"]*",revision="[^"]+",version="[^"]+"\} 1$`).Match(metrics) {
+		t.Error("/metrics lacks hookledger_build_info")
+	}
 	p.signal(syscall.SIGTERM)
 	if code, sig := p.exit(); code != 0 {
 		t.Fatalf("exit %d %s after SIGTERM", code, sig)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,12 +39,38 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer, hup <
 			}()
 		}
 	}
+	rejectUnknownSubcommands(root)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(stderr, "hookledger:", err)
 		return 1
 	}
 	return 0
+}
+
+// rejectUnknownSubcommands makes every command that only groups others
+// (`hookledger messagemedia keys`) fail on an unknown subcommand, with the
+// nearest ones suggested, instead of printing its help and exiting 0.
+// cobra does that only for the root command.
+func rejectUnknownSubcommands(cmd *cobra.Command) {
+	for _, sub := range cmd.Commands() {
+		rejectUnknownSubcommands(sub)
+	}
+	if cmd == cmd.Root() || !cmd.HasSubCommands() || cmd.Runnable() {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.SuggestionsMinimumDistance = 2
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if suggestions := cmd.SuggestionsFor(args[0]); len(suggestions) > 0 {
+			msg += "; did you mean " + strings.Join(suggestions, " or ") + "?"
+		}
+		return fmt.Errorf("%s (see %s --help)", msg, cmd.CommandPath())
+	}
 }
 
 // reloadsOnHUP annotates the commands that take SIGHUP as "reload".

@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hookledger/hookledger/internal/buildinfo"
 )
 
 // Readiness is ready once every registered component has reported ready.
@@ -58,11 +60,27 @@ func (r *Readiness) Pending() []string {
 }
 
 // Registry is a fresh Prometheus registry with the Go and process
-// collectors; each app has its own, so tests never share metrics.
+// collectors and hookledger_build_info; each app has its own, so tests
+// never share metrics.
 func Registry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildInfoGauge(buildinfo.Read()))
 	return reg
+}
+
+// buildInfoGauge is hookledger_build_info{version,revision,goversion} 1:
+// what runs, for dashboards and alerts on mixed versions.
+func buildInfoGauge(info buildinfo.Info) prometheus.Gauge {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "hookledger_build_info",
+		Help: "Always 1; the labels say which build runs (module version, VCS revision, Go version).",
+		ConstLabels: prometheus.Labels{
+			"version": info.Version, "revision": info.Revision, "goversion": info.GoVersion,
+		},
+	})
+	g.Set(1)
+	return g
 }
 
 // Mount adds /healthz, /readyz and /metrics to e.

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/hookledger/hookledger/internal/buildinfo"
 )
 
 func TestReadyzWaitsForEveryComponent(t *testing.T) {
@@ -70,5 +72,17 @@ func TestRequestLogNamesTheRouteNotTheQuery(t *testing.T) {
 	}
 	if strings.Contains(out, "secretish") {
 		t.Errorf("query string logged: %s", out)
+	}
+}
+
+func TestMetricsNameTheBuild(t *testing.T) {
+	e := echo.New()
+	Mount(e, NewReadiness(), Registry())
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	info := buildinfo.Read()
+	want := `hookledger_build_info{goversion="` + info.GoVersion + `",revision="` + info.Revision + `",version="` + info.Version + `"} 1`
+	if !strings.Contains(w.Body.String(), want) {
+		t.Fatalf("/metrics lacks %s", want)
 	}
 }
