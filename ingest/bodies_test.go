@@ -3,6 +3,7 @@ package ingest
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/google/uuid"
@@ -222,5 +224,46 @@ func TestAuditQueueIsBoundedInBytes(t *testing.T) {
 	a.stop()
 	if published != 3 || testutil.ToFloat64(m.auditBytes) != 0 {
 		t.Errorf("published %d, queue bytes after %v", published, testutil.ToFloat64(m.auditBytes))
+	}
+}
+
+func TestBodyLimiterReads(t *testing.T) {
+	const max = 200 << 10
+	payload := strings.Repeat("MessageSid=SM1&Body=0123456789&", max/31+1)
+	cases := []struct {
+		name         string
+		size         int
+		declared     int64 // -1: chunked
+		wantLen      int
+		wantTooLarge bool
+		wantErr      error
+	}{
+		{"declared, small", 100, 100, 100, false, nil},
+		{"declared, large", max, max, max, false, nil},
+		{"declared, body shorter than declared", 100, 150, 100, false, io.ErrUnexpectedEOF},
+		{"chunked, small", 100, -1, 100, false, nil},
+		{"chunked, exactly max", max, -1, max, false, nil},
+		{"chunked, one byte over", max + 1, -1, max, true, nil},
+		{"chunked, far over", len(payload), -1, max, true, nil},
+	}
+	var used int64
+	l := newBodyLimiter(10<<20, 1, func(u int64) { used = u })
+	for _, tc := range cases {
+		for _, reader := range []func(io.Reader) io.Reader{
+			func(r io.Reader) io.Reader { return r }, iotest.OneByteReader, iotest.HalfReader,
+		} {
+			r := reader(strings.NewReader(payload[:tc.size]))
+			got, held, tooLarge, err := l.read(context.Background(), r, tc.declared, max)
+			if len(got) != tc.wantLen || tooLarge != tc.wantTooLarge || !errors.Is(err, tc.wantErr) || string(got) != payload[:len(got)] {
+				t.Errorf("%s: %d bytes, tooLarge %v, err %v; want %d, %v, %v", tc.name, len(got), tooLarge, err, tc.wantLen, tc.wantTooLarge, tc.wantErr)
+			}
+			if used < int64(len(got)) {
+				t.Errorf("%s: %d bytes held but only %d granted", tc.name, len(got), used)
+			}
+			held.release()
+			if used != 0 {
+				t.Errorf("%s: %d bytes still granted after release", tc.name, used)
+			}
+		}
 	}
 }

@@ -57,6 +57,18 @@ var (
 	errBodyBusy   = errors.New("ingest: every large-body slot stayed busy")
 )
 
+// shedCause is the hookledger_ingest_shed_total cause of a read error, or
+// "" when the error is not the limiter's.
+func shedCause(err error) string {
+	switch {
+	case errors.Is(err, errBodyMemory):
+		return "body_memory"
+	case errors.Is(err, errBodyBusy):
+		return "large_body_busy"
+	}
+	return ""
+}
+
 // body is one request's read body and what it holds of the limiter.
 type body struct {
 	l       *bodyLimiter

@@ -191,14 +191,11 @@ func (s *Server) handle(c echo.Context) error {
 	}
 	body, held, tooLarge, err := s.bodies.read(r.Context(), r.Body, r.ContentLength, s.o.MaxBodyBytes)
 	defer held.release()
-	switch {
-	case errors.Is(err, errBodyMemory), errors.Is(err, errBodyBusy):
-		cause := "body_memory"
-		if errors.Is(err, errBodyBusy) {
-			cause = "large_body_busy"
-		}
+	if cause := shedCause(err); cause != "" {
 		s.metrics.shed.WithLabelValues(cause).Inc()
 		return s.unavailable(c, rec)
+	}
+	switch {
 	case tooLarge:
 		setBodyPrefix(rec, r, clonePrefix(body, s.o.AuditBodyPrefix))
 		return s.reject(c, rec, http.StatusRequestEntityTooLarge, schema.ReasonBodyTooLarge, s.tooLargeDetail())
