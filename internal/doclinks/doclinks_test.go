@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 const root = "../.."
@@ -143,7 +144,7 @@ func slugify(h string) string {
 		switch {
 		case r == ' ':
 			b.WriteByte('-')
-		case r == '-' || r == '_' || ('a' <= r && r <= 'z') || ('0' <= r && r <= '9') || r > 127:
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
 			b.WriteRune(r)
 		}
 	}
@@ -157,6 +158,7 @@ func TestSlugify(t *testing.T) {
 		"sources[].messagemedia":          "sourcesmessagemedia",
 		"Durability: `kafka.sync_writes`": "durability-kafkasync_writes",
 		"Record format (version 2)":       "record-format-version-2",
+		"Provider → normalised status":    "provider--normalised-status",
 	} {
 		if got := slugify(in); got != want {
 			t.Errorf("slugify(%q) = %q, want %q", in, got, want)
