@@ -98,14 +98,22 @@ func TestBenchSmoke(t *testing.T) {
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- run.Wait() }()
 	t.Cleanup(func() {
 		_ = run.Process.Signal(syscall.SIGTERM)
-		_ = run.Wait()
+		<-exited
 		if t.Failed() {
 			t.Logf("hookledger run log:\n%s", runLog.String())
 		}
 	})
 	testinfra.Eventually(t, 90*time.Second, "hookledger ready", func() bool {
+		select {
+		case err := <-exited:
+			exited <- err // for the cleanup
+			t.Fatalf("hookledger run exited before it was ready: %v", err)
+		default:
+		}
 		return ready("http://"+ingest) && ready("http://"+query)
 	})
 

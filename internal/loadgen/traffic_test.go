@@ -16,7 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hookledger/hookledger/internal/config"
-	"github.com/hookledger/hookledger/internal/replay"
+	"github.com/hookledger/hookledger/internal/jtiguard"
 	"github.com/hookledger/hookledger/provider"
 	"github.com/hookledger/hookledger/provider/providers"
 	"github.com/hookledger/hookledger/schema"
@@ -52,7 +52,7 @@ sources:
 	if target.IngestBase != "http://127.0.0.1:18080" || target.QueryToken != "q-token" || target.MessageMedia.KeyID != "k1" {
 		t.Fatalf("target: ingest %s, token %q, MessageMedia key %q", target.IngestBase, target.QueryToken, target.MessageMedia.KeyID)
 	}
-	guard, err := replay.Open(filepath.Join(t.TempDir(), "replay.log"), false)
+	guard, err := jtiguard.Open(filepath.Join(t.TempDir(), "replay.log"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
