@@ -44,11 +44,11 @@ const checkGrace = 30 * time.Second
 
 // check verifies acked against the query API. getLimit bounds how many ids
 // are fetched one by one (0: all); the lists always cover all of them.
-func check(ctx context.Context, q *queryClient, acked []*Request, nonce string, since time.Time, getLimit int) (*Check, error) {
+func check(ctx context.Context, q *queryClient, acked []Acked, nonce string, since time.Time, getLimit int) (*Check, error) {
 	c := &Check{Acknowledged: len(acked)}
 	toGet := acked
 	if getLimit > 0 && len(acked) > getLimit {
-		toGet = make([]*Request, 0, getLimit)
+		toGet = make([]Acked, 0, getLimit)
 		step := float64(len(acked)) / float64(getLimit)
 		for i := range getLimit {
 			toGet = append(toGet, acked[int(float64(i)*step)])
@@ -67,14 +67,14 @@ func check(ctx context.Context, q *queryClient, acked []*Request, nonce string, 
 
 // checkEach fetches every request's object, retrying the missing ones
 // for checkGrace.
-func checkEach(ctx context.Context, q *queryClient, reqs []*Request, c *Check) error {
+func checkEach(ctx context.Context, q *queryClient, reqs []Acked, c *Check) error {
 	deadline := time.Now().Add(checkGrace)
 	pending := reqs
 	for {
 		var mu sync.Mutex
-		var missing []*Request
+		var missing []Acked
 		var firstErr error
-		work := make(chan *Request)
+		work := make(chan Acked)
 		var wg sync.WaitGroup
 		for range 4 {
 			wg.Go(func() {
@@ -125,16 +125,16 @@ type listPage struct {
 
 // checkLists pages through the lists of every benchmarked source and
 // counts this run's ids.
-func checkLists(ctx context.Context, q *queryClient, acked []*Request, nonce string, since time.Time, c *Check) error {
+func checkLists(ctx context.Context, q *queryClient, acked []Acked, nonce string, since time.Time, c *Check) error {
 	type list struct {
 		kind     Kind
 		provider string
 	}
-	want := map[list]map[string]*Request{}
+	want := map[list]map[string]Acked{}
 	for _, r := range acked {
 		l := list{r.Kind, r.Provider}
 		if want[l] == nil {
-			want[l] = map[string]*Request{}
+			want[l] = map[string]Acked{}
 		}
 		want[l][r.ID] = r
 	}
@@ -176,7 +176,7 @@ func checkLists(ctx context.Context, q *queryClient, acked []*Request, nonce str
 			}
 		}
 		for id := range seen {
-			if ids[id] == nil {
+			if _, ok := ids[id]; !ok {
 				c.ListUnacknowledged++
 			}
 		}

@@ -22,7 +22,7 @@ type tally struct {
 	errors    map[string]int // by status code, or "transport"
 	firstErr  string
 	latencies []time.Duration
-	acked     []*Request
+	acked     []Acked
 	elapsed   time.Duration
 	exhausted bool // the prepared requests ran out before the time did
 }
@@ -33,7 +33,7 @@ func (t *tally) add(r *Request, lat time.Duration, status int, err error, keepAc
 		t.ok++
 		t.latencies = append(t.latencies, lat)
 		if keepAcked {
-			t.acked = append(t.acked, r)
+			t.acked = append(t.acked, r.Acked)
 		}
 		return
 	}

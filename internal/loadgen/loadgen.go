@@ -146,7 +146,7 @@ type run struct {
 	w       *watcher
 	nonce   string
 	counter atomic.Uint64 // callback numbers, unique over the run
-	acked   []*Request
+	acked   []Acked
 	rep     *Report
 	noted   map[string]bool
 }
@@ -180,7 +180,7 @@ func Run(ctx context.Context, t *Target, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer base.stop()
-	basePool, err := r.pool(scenarios, 64*len(scenarios))
+	basePool, err := r.pool(ctx, scenarios, 64*len(scenarios), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -316,19 +316,25 @@ func (r *run) findProcess() {
 	r.rep.PID = pid
 }
 
-// pool prepares n signed requests, spread round-robin over scenarios, in
-// parallel on every core.
-func (r *run) pool(scenarios []*Scenario, n int) ([]Request, error) {
+// pool prepares up to n signed requests, spread round-robin over
+// scenarios, in parallel on every core. It stops early, with what it has,
+// when ctx ends or after budget (0: no limit): RSA signing can take longer
+// than the phase it prepares.
+func (r *run) pool(ctx context.Context, scenarios []*Scenario, n int, budget time.Duration) ([]Request, error) {
 	first := r.counter.Add(uint64(n)) - uint64(n)
 	out := make([]Request, n)
 	now := time.Now()
-	var next atomic.Int64
+	var stop time.Time
+	if budget > 0 {
+		stop = now.Add(budget)
+	}
+	var next, done atomic.Int64
 	var mu sync.Mutex
 	var firstErr error
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
-			for {
+			for ctx.Err() == nil && (stop.IsZero() || time.Now().Before(stop)) {
 				i := int(next.Add(1) - 1)
 				if i >= n {
 					return
@@ -341,19 +347,34 @@ func (r *run) pool(scenarios []*Scenario, n int) ([]Request, error) {
 					return
 				}
 				out[i] = req
+				done.Add(1)
 			}
 		})
 	}
 	wg.Wait()
-	return out, firstErr
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Workers stopped by the budget leave gaps only past the last index
+	// handed out; keep the filled prefix.
+	filled := 0
+	for filled < n && out[filled].Method != "" {
+		filled++
+	}
+	return out[:filled], nil
 }
 
 // Closed-loop pool sizing: a warm-up pool measures the rate, the measured
 // pool holds poolMargin times what that rate sends in Duration.
 const (
-	poolMargin = 2.0
+	poolMargin = 1.5
 	maxPool    = 400_000
 	smokePool  = 300
+	// poolBudget bounds the preparation of one phase's requests.
+	poolBudget = 20 * time.Second
 )
 
 func (r *run) baselineClosed(ctx context.Context, base *baseline, pool []Request) error {
@@ -373,7 +394,7 @@ func (r *run) closedScenario(ctx context.Context, sc *Scenario) error {
 	defer d.client.CloseIdleConnections()
 	size := smokePool
 	if !r.o.Smoke {
-		warm, err := r.pool([]*Scenario{sc}, max(r.o.Connections*20, 500))
+		warm, err := r.pool(ctx, []*Scenario{sc}, max(r.o.Connections*50, 2000), poolBudget)
 		if err != nil {
 			return err
 		}
@@ -381,9 +402,10 @@ func (r *run) closedScenario(ctx context.Context, sc *Scenario) error {
 		t := d.closedLoop(ctx, warm, r.o.Connections, time.Minute, false)
 		r.acked = append(r.acked, t.acked...)
 		rate := float64(t.ok) / t.elapsed.Seconds()
+		r.o.Log.Info("warm-up done", "scenario", sc.Name, "req_per_sec", int(rate))
 		size = int(min(max(rate*r.o.Duration.Seconds()*poolMargin, 1000), maxPool))
 	}
-	pool, err := r.pool([]*Scenario{sc}, size)
+	pool, err := r.pool(ctx, []*Scenario{sc}, size, poolBudget)
 	if err != nil {
 		return err
 	}
@@ -403,7 +425,7 @@ func (r *run) closedScenario(ctx context.Context, sc *Scenario) error {
 // the baseline, then against hookledger, with the same requests.
 func (r *run) openMix(ctx context.Context, base *baseline, scenarios []*Scenario) error {
 	n := max(1, int(r.o.Rate*r.o.Duration.Seconds()))
-	pool, err := r.pool(scenarios, n)
+	pool, err := r.pool(ctx, scenarios, n, 0)
 	if err != nil {
 		return err
 	}

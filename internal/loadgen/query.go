@@ -43,7 +43,7 @@ func (q *queryClient) get(ctx context.Context, path string, out any) (int, error
 }
 
 // objectPath is where the query API shows what r reports on.
-func objectPath(r *Request) string {
+func objectPath(r Acked) string {
 	coll := "messages"
 	if r.Kind == KindCall {
 		coll = "calls"
@@ -108,7 +108,7 @@ func (s *sampler) offer(r *Request, at time.Time) {
 }
 
 func (s *sampler) measure(ctx context.Context, smp sample) {
-	path := objectPath(smp.r)
+	path := objectPath(smp.r.Acked)
 	for ctx.Err() == nil {
 		status, _ := s.q.get(ctx, path, nil)
 		if status == http.StatusOK {

@@ -33,6 +33,12 @@ type Request struct {
 	Path   string
 	Header http.Header
 	Body   []byte
+	Acked
+}
+
+// Acked is what the correctness check needs of an acknowledged request
+// (a copy, so the prepared requests can be freed after their phase).
+type Acked struct {
 	// ID is the message or call id the callback reports on; unique per run.
 	ID       string
 	Kind     Kind
@@ -190,27 +196,27 @@ func signalWireScenarios(sw *SignalWireSource, id ids, size int) []*Scenario {
 		sc("signalwire-a-form", KindMessage, func(n uint64, _ time.Time) (Request, error) {
 			sid := id.sid("SM", n)
 			body := padTo(size, func(text string) []byte { return formOf(swMessage(sid, n, text)) })
-			return Request{Method: http.MethodPost, Path: path, Body: body, ID: sid, Header: header(
+			return Request{Method: http.MethodPost, Path: path, Body: body, Acked: Acked{ID: sid}, Header: header(
 				"Content-Type", formType, signalwire.HeaderSignature, signalwire.SignSchemeA(sw.Key, sw.SignBase, body))}, nil
 		}),
 		sc("signalwire-a-json", KindMessage, func(n uint64, _ time.Time) (Request, error) {
 			sid := id.sid("SM", n)
 			body := padTo(size, func(text string) []byte { return jsonOf(swMessage(sid, n, text)) })
-			return Request{Method: http.MethodPost, Path: path, Body: body, ID: sid, Header: header(
+			return Request{Method: http.MethodPost, Path: path, Body: body, Acked: Acked{ID: sid}, Header: header(
 				"Content-Type", jsonType, signalwire.HeaderSignature, signalwire.SignSchemeA(sw.Key, sw.SignBase, body))}, nil
 		}),
 		sc("signalwire-b-form", KindMessage, func(n uint64, _ time.Time) (Request, error) {
 			sid := id.sid("SM", n)
 			var params []provider.Param
 			body := padTo(size, func(text string) []byte { params = swMessage(sid, n, text); return formOf(params) })
-			return Request{Method: http.MethodPost, Path: path, Body: body, ID: sid, Header: header(
+			return Request{Method: http.MethodPost, Path: path, Body: body, Acked: Acked{ID: sid}, Header: header(
 				"Content-Type", formType, signalwire.HeaderTwilioSignature, signalwire.SignSchemeB(sw.Key, sw.SignBase, valuesOf(params)))}, nil
 		}),
 		sc("signalwire-b-json", KindMessage, func(n uint64, _ time.Time) (Request, error) {
 			sid := id.sid("SM", n)
 			body := padTo(size, func(text string) []byte { return jsonOf(swMessage(sid, n, text)) })
 			signed, sig := signalwire.SignSchemeBJSON(sw.Key, sw.SignBase, body)
-			return Request{Method: http.MethodPost, Path: path + strings.TrimPrefix(signed, sw.SignBase), Body: body, ID: sid,
+			return Request{Method: http.MethodPost, Path: path + strings.TrimPrefix(signed, sw.SignBase), Body: body, Acked: Acked{ID: sid},
 				Header: header("Content-Type", jsonType, signalwire.HeaderSignature, sig)}, nil
 		}),
 		sc("signalwire-call-a", KindCall, func(n uint64, now time.Time) (Request, error) {
@@ -227,7 +233,7 @@ func signalWireScenarios(sw *SignalWireSource, id ids, size int) []*Scenario {
 					{Name: "CallerName", Value: text},
 				})
 			})
-			return Request{Method: http.MethodPost, Path: path, Body: body, ID: sid, Header: header(
+			return Request{Method: http.MethodPost, Path: path, Body: body, Acked: Acked{ID: sid}, Header: header(
 				"Content-Type", formType,
 				signalwire.HeaderSignature, signalwire.SignSchemeA(sw.Key, sw.SignBase, body),
 				signalwire.HeaderSHA256Signature, signalwire.SignSchemeASHA256(sw.Key, sw.SignBase, body))}, nil
@@ -338,7 +344,7 @@ func vonageScenarios(v *VonageSource, id ids, size int) []*Scenario {
 					sigErr = err
 					return []byte(form)
 				})
-				return Request{Method: http.MethodPost, Path: path, Body: body, ID: msgID,
+				return Request{Method: http.MethodPost, Path: path, Body: body, Acked: Acked{ID: msgID},
 					Header: header("Content-Type", formType)}, sigErr
 			}})
 	}
@@ -384,6 +390,6 @@ func messageMediaScenario(mm *MessageMediaSource, id ids, size int) *Scenario {
 				return Request{}, err
 			}
 			h.Set("Content-Type", jsonType)
-			return Request{Method: http.MethodPost, Path: path, Body: body, ID: r.MessageID, Header: h}, nil
+			return Request{Method: http.MethodPost, Path: path, Body: body, Acked: Acked{ID: r.MessageID}, Header: h}, nil
 		}}
 }
