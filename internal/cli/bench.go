@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -58,12 +57,21 @@ Exit status 1 when the check fails (and, with --smoke, on any error).`,
 			if o.Smoke && !cmd.Flags().Changed("rate") {
 				o.Rate = 100
 			}
+			out := cmd.OutOrStdout()
+			if !asJSON {
+				// The phases first: the check can take minutes.
+				o.BeforeCheck = func(rep *loadgen.Report) { _ = rep.WritePhases(out) }
+			}
 			rep, err := loadgen.Run(cmd.Context(), target, o)
 			if err != nil {
 				return err
 			}
-			if err := write(cmd.OutOrStdout(), rep, asJSON); err != nil {
-				return err
+			if asJSON {
+				if err := rep.WriteJSON(out); err != nil {
+					return err
+				}
+			} else {
+				rep.WriteCheck(out)
 			}
 			switch {
 			case !rep.Check.OK:
@@ -81,7 +89,8 @@ Exit status 1 when the check fails (and, with --smoke, on any error).`,
 	f.IntVar(&o.BodyBytes, "body-bytes", 600, "approximate size of each callback body")
 	f.StringSliceVar(&o.Scenarios, "scenarios", nil, "scenarios to run (default: every one the config allows)")
 	f.IntVar(&o.PID, "pid", 0, "hookledger process for CPU and memory (default: the one listening on the ingest port)")
-	f.IntVar(&o.GetLimit, "get-limit", 2000, "acknowledged ids fetched one by one after the run (0: all; lists always count all)")
+	f.IntVar(&o.GetLimit, "get-limit", 500, "acknowledged ids fetched one by one after the run (0: all)")
+	f.IntVar(&o.ListLimit, "list-limit", 20000, "most acknowledged ids counted in /v1/messages and /v1/calls (0: all; beyond it lists are skipped: each page aggregates every message)")
 	f.BoolVar(&o.Smoke, "smoke", false, "quick correctness run (1s phases, 4 connections, every id checked); figures are not measurements")
 	f.StringVar(&mmKey, "messagemedia-key", "", "PEM private key of a configured MessageMedia key (without it MessageMedia is skipped)")
 	f.StringVar(&to.IngestURL, "ingest-url", "", "ingest base URL (default: http:// + ingest.listen)")
@@ -89,11 +98,4 @@ Exit status 1 when the check fails (and, with --smoke, on any error).`,
 	f.StringSliceVar(&to.MetricsURLs, "metrics-url", nil, "/metrics URLs summed for the processor lag (default: the ingest listener's)")
 	f.BoolVar(&asJSON, "json", false, "write the report as JSON instead of a table")
 	return cmd
-}
-
-func write(w io.Writer, rep *loadgen.Report, asJSON bool) error {
-	if asJSON {
-		return rep.WriteJSON(w)
-	}
-	return rep.WriteTable(w)
 }

@@ -26,9 +26,18 @@ type Check struct {
 	ListDuplicated int `json:"list_duplicated"`
 	// ListUnacknowledged counts ids of this run that are stored but were
 	// never answered 200 (the client gave up first): not an error.
-	ListUnacknowledged int      `json:"list_unacknowledged"`
-	Problems           []string `json:"problems,omitempty"`
-	OK                 bool     `json:"ok"`
+	ListUnacknowledged int `json:"list_unacknowledged"`
+	// ListsSkipped: more acknowledged ids than the list limit. A list page
+	// costs as much as aggregating every message, so paging hundreds of
+	// thousands of ids takes longer than the run.
+	ListsSkipped bool `json:"lists_skipped,omitempty"`
+	// /v1/stats/messages since the run started, summed over the providers
+	// messages were sent to, against the acknowledged message ids: fewer
+	// means some are missing; more, duplicates or someone else's traffic.
+	StatsMessages int      `json:"stats_messages"`
+	AckedMessages int      `json:"acked_messages"`
+	Problems      []string `json:"problems,omitempty"`
+	OK            bool     `json:"ok"`
 }
 
 func (c *Check) problem(format string, args ...any) {
@@ -43,8 +52,9 @@ func (c *Check) problem(format string, args ...any) {
 const checkGrace = 30 * time.Second
 
 // check verifies acked against the query API. getLimit bounds how many ids
-// are fetched one by one (0: all); the lists always cover all of them.
-func check(ctx context.Context, q *queryClient, acked []Acked, nonce string, since time.Time, getLimit int) (*Check, error) {
+// are fetched one by one (0: all); listLimit how many are counted in the
+// lists (0: all), beyond which lists are skipped.
+func check(ctx context.Context, q *queryClient, acked []Acked, nonce string, since time.Time, getLimit, listLimit int) (*Check, error) {
 	c := &Check{Acknowledged: len(acked)}
 	toGet := acked
 	if getLimit > 0 && len(acked) > getLimit {
@@ -58,10 +68,19 @@ func check(ctx context.Context, q *queryClient, acked []Acked, nonce string, sin
 	if err := checkEach(ctx, q, toGet, c); err != nil {
 		return nil, err
 	}
-	if err := checkLists(ctx, q, acked, nonce, since, c); err != nil {
+	if listLimit > 0 && len(acked) > listLimit {
+		c.ListsSkipped = true
+	} else if err := checkLists(ctx, q, acked, nonce, since, c); err != nil {
 		return nil, err
 	}
-	c.OK = c.GetMissing == 0 && c.GetDuplicated == 0 && c.ListMissing == 0 && c.ListDuplicated == 0
+	if err := checkStats(ctx, q, acked, since, c); err != nil {
+		return nil, err
+	}
+	if c.StatsMessages < c.AckedMessages {
+		c.problem("/v1/stats/messages counts %d messages since the run started, %d were acknowledged", c.StatsMessages, c.AckedMessages)
+	}
+	c.OK = c.GetMissing == 0 && c.GetDuplicated == 0 && c.ListMissing == 0 && c.ListDuplicated == 0 &&
+		c.StatsMessages >= c.AckedMessages
 	return c, nil
 }
 
@@ -178,6 +197,41 @@ func checkLists(ctx context.Context, q *queryClient, acked []Acked, nonce string
 		for id := range seen {
 			if _, ok := ids[id]; !ok {
 				c.ListUnacknowledged++
+			}
+		}
+	}
+	return nil
+}
+
+// checkStats sums the message counts of /v1/stats/messages since the run
+// started over the providers the run sent messages to.
+func checkStats(ctx context.Context, q *queryClient, acked []Acked, since time.Time, c *Check) error {
+	providers := map[string]bool{}
+	for _, a := range acked {
+		if a.Kind == KindMessage {
+			c.AckedMessages++
+			providers[a.Provider] = true
+		}
+	}
+	var stats struct {
+		Buckets []struct {
+			Key    string         `json:"key"`
+			Counts map[string]int `json:"counts"`
+		} `json:"buckets"`
+	}
+	v := url.Values{"since": {since.UTC().Format(time.RFC3339)}, "interval": {"day"}, "group_by": {"provider"}}
+	path := "/v1/stats/messages?" + v.Encode()
+	status, err := q.get(ctx, path, &stats)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("loadgen: GET %s: HTTP %d", path, status)
+	}
+	for _, b := range stats.Buckets {
+		if providers[b.Key] {
+			for _, n := range b.Counts {
+				c.StatsMessages += n
 			}
 		}
 	}

@@ -48,6 +48,12 @@ type Options struct {
 	// GetLimit bounds the ids checked one by one after the run (0: all);
 	// lists always count every id.
 	GetLimit int
+	// ListLimit is the most acknowledged ids the check counts in the lists
+	// (0: no limit); beyond it lists are skipped (see Check.ListsSkipped).
+	ListLimit int
+	// BeforeCheck, when set, sees the report once every phase ran and
+	// before the (possibly long) correctness check.
+	BeforeCheck func(*Report)
 	// Smoke is the quick correctness run CI makes: small fixed pools, no
 	// warm-up, every id checked one by one. Speed figures are meaningless.
 	Smoke bool
@@ -68,7 +74,7 @@ func (o *Options) defaults() {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Smoke {
-		o.GetLimit = 0
+		o.GetLimit, o.ListLimit = 0, 0
 	}
 }
 
@@ -208,8 +214,13 @@ func Run(ctx context.Context, t *Target, o Options) (*Report, error) {
 			r.rep.PeakRSSMB = mb(ps.hwm)
 		}
 	}
+	if o.BeforeCheck != nil {
+		o.BeforeCheck(r.rep)
+	}
 	o.Log.Info("checking every acknowledged callback", "acknowledged", len(r.acked))
-	r.rep.Check, err = check(ctx, r.q, r.acked, r.nonce, r.rep.Started.Add(-10*time.Minute), o.GetLimit)
+	// Provider times have whole seconds at worst (Vonage SMS).
+	since := r.rep.Started.Truncate(time.Second).Add(-time.Second)
+	r.rep.Check, err = check(ctx, r.q, r.acked, r.nonce, since, o.GetLimit, o.ListLimit)
 	if err != nil {
 		return nil, err
 	}

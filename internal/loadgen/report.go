@@ -17,6 +17,15 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // WriteTable writes the report for people: one row per phase, then the
 // correctness check. The README's Performance section explains the columns.
 func (r *Report) WriteTable(w io.Writer) error {
+	if err := r.WritePhases(w); err != nil {
+		return err
+	}
+	r.WriteCheck(w)
+	return nil
+}
+
+// WritePhases writes the table of phases and what goes with it.
+func (r *Report) WritePhases(w io.Writer) error {
 	fmt.Fprintf(w, "hookledger bench %s: %s, %d connections, %s per phase, %d-byte bodies",
 		r.Started.Format("2006-01-02 15:04:05Z"), r.Ingest, r.Connections, r.Duration, r.BodyBytes)
 	if r.Rate > 0 {
@@ -58,13 +67,23 @@ func (r *Report) WriteTable(w io.Writer) error {
 			fmt.Fprintf(w, "%s/%s errors %v, first: %s\n", p.Name, p.Server, p.ErrorsBy, p.FirstError)
 		}
 	}
+	return nil
+}
+
+// WriteCheck writes the correctness verdict and the notes.
+func (r *Report) WriteCheck(w io.Writer) {
 	if c := r.Check; c != nil {
 		verdict := "OK"
 		if !c.OK {
 			verdict = "FAILED"
 		}
-		fmt.Fprintf(w, "check %s: %d acknowledged; GET %d: %d missing, %d duplicated; lists: %d missing, %d duplicated, %d stored but unacknowledged\n",
-			verdict, c.Acknowledged, c.GetChecked, c.GetMissing, c.GetDuplicated, c.ListMissing, c.ListDuplicated, c.ListUnacknowledged)
+		fmt.Fprintf(w, "check %s: %d acknowledged; GET %d: %d missing, %d duplicated; ", verdict, c.Acknowledged, c.GetChecked, c.GetMissing, c.GetDuplicated)
+		if c.ListsSkipped {
+			fmt.Fprint(w, "lists skipped (more ids than --list-limit)")
+		} else {
+			fmt.Fprintf(w, "lists: %d missing, %d duplicated, %d stored but unacknowledged", c.ListMissing, c.ListDuplicated, c.ListUnacknowledged)
+		}
+		fmt.Fprintf(w, "; stats: %d messages for %d acknowledged\n", c.StatsMessages, c.AckedMessages)
 		for _, p := range c.Problems {
 			fmt.Fprintln(w, "  ", p)
 		}
@@ -72,7 +91,6 @@ func (r *Report) WriteTable(w io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "note:", n)
 	}
-	return nil
 }
 
 func ratio(v float64) string {

@@ -132,7 +132,9 @@ func TestBenchSmoke(t *testing.T) {
 	if c == nil || !c.OK || c.Acknowledged == 0 || c.GetChecked != c.Acknowledged {
 		t.Fatalf("check: %+v", c)
 	}
-	if c.GetMissing+c.GetDuplicated+c.ListMissing+c.ListDuplicated+c.ListUnacknowledged != 0 {
+	// A fresh instance: the stats count exactly this run's messages.
+	if c.GetMissing+c.GetDuplicated+c.ListMissing+c.ListDuplicated+c.ListUnacknowledged != 0 ||
+		c.ListsSkipped || c.AckedMessages == 0 || c.StatsMessages != c.AckedMessages {
 		t.Fatalf("check: %+v", c)
 	}
 	seen := map[string]bool{}
