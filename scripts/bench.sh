@@ -16,7 +16,7 @@ sed -e "s#data_dir: ./hookledger-data#data_dir: $work/data#" \
 HOOKLEDGER_KAFKA_PARTITIONS="${PARTITIONS:-0}" HOOKLEDGER_KAFKA_SYNC_WRITES="${SYNC_WRITES:-true}" \
   bin/hookledger run --config "$work/config.yaml" > "$work/log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 180); do
   curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && curl -sf "http://127.0.0.1:$qport/readyz" >/dev/null && break
   kill -0 $pid 2>/dev/null || { cat "$work/log" >&2; exit 1; }
