@@ -52,7 +52,7 @@ sources:
 	if target.IngestBase != "http://127.0.0.1:18080" || target.QueryToken != "q-token" || target.MessageMedia.KeyID != "k1" {
 		t.Fatalf("target: ingest %s, token %q, MessageMedia key %q", target.IngestBase, target.QueryToken, target.MessageMedia.KeyID)
 	}
-	guard, err := jtiguard.Open(filepath.Join(t.TempDir(), "replay.log"), false)
+	guard, err := jtiguard.Open(filepath.Join(t.TempDir(), "replay.log"), jtiguard.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
