@@ -1,0 +1,15 @@
+package providers_test
+
+import (
+	"testing"
+
+	"github.com/hookledger/hookledger/internal/config/reference"
+)
+
+// TestConfigurationDocIsCurrent fails when a provider block's key, doc
+// comment or default changed without `go run ./internal/config/gendoc`.
+func TestConfigurationDocIsCurrent(t *testing.T) {
+	if err := reference.Check("../.."); err != nil {
+		t.Error(err)
+	}
+}
