@@ -22,6 +22,16 @@ import (
 	"github.com/hookledger/hookledger/schema"
 )
 
+// StorePipeline is how many batches each of the consumers that store
+// (audit and history) hands to ClickHouse at once
+// (kafkalog.ConsumerOptions.Pipeline): the next batch is fetched, decoded
+// and normalised while the previous one is inserted. HandleRaw and
+// HandleVerified are safe for concurrent use and independent of the order
+// batches are stored in: rows are deduplicated by key and ranked by
+// provider time, never by arrival. More would only queue inserts behind
+// each other and take CPU from ingest in `hookledger run`.
+const StorePipeline = 2
+
 // Store is where the processor writes.
 type Store interface {
 	InsertCallbacks(ctx context.Context, recs []*schema.Record) error

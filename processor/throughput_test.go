@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,7 +25,9 @@ import (
 
 var (
 	benchRecords    = flag.Int("bench.records", 50_000, "records BenchmarkThroughput pre-fills its topic with")
-	benchPartitions = flag.Int("bench.partitions", 2, "partitions of BenchmarkThroughput's topic")
+	benchPartitions = flag.Int("bench.partitions", 1, "partitions of BenchmarkThroughput's topic")
+	benchBatch      = flag.Int("bench.batch", 1000, "BenchmarkThroughput's batch size (processor.batch_size)")
+	benchPipeline   = flag.Int("bench.pipeline", StorePipeline, "batches in flight (kafkalog.ConsumerOptions.Pipeline)")
 )
 
 // BenchmarkThroughput measures the processor from a pre-filled topic into
@@ -59,43 +62,60 @@ func BenchmarkThroughput(b *testing.B) {
 	for _, bc := range []struct {
 		name   string
 		handle func(*Processor) kafkalog.Handler
-		insert func(ctx context.Context, s *storage.Store, recs []*schema.Record) error
+		insert func(ctx context.Context, s *storage.Store, recs []*schema.Record) (func() error, error)
 	}{
 		{"history", func(p *Processor) kafkalog.Handler { return p.HandleVerified },
-			func(ctx context.Context, s *storage.Store, recs []*schema.Record) error {
+			func(ctx context.Context, s *storage.Store, recs []*schema.Record) (func() error, error) {
 				var all schema.Normalised
 				for _, rec := range recs {
 					n, err := NormaliseRecord(reg, rec)
 					if err != nil {
-						return err
+						return nil, err
 					}
 					all.Add(n)
 				}
-				return s.InsertNormalised(ctx, all)
+				return func() error { return s.InsertNormalised(ctx, all) }, nil
 			}},
 		{"audit", func(p *Processor) kafkalog.Handler { return p.HandleRaw },
-			func(ctx context.Context, s *storage.Store, recs []*schema.Record) error {
-				return s.InsertCallbacks(ctx, recs)
+			func(ctx context.Context, s *storage.Store, recs []*schema.Record) (func() error, error) {
+				return func() error { return s.InsertCallbacks(ctx, recs) }, nil
 			}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			var procTime, insertTime time.Duration
+			var procTime, insertTime, procCPU, insertCPU time.Duration
 			for range b.N {
 				b.StopTimer()
 				procStore, insertStore := chdbtest.Store(b), chdbtest.Store(b)
 				proc := New(procStore, reg, producer, dead, log, nil)
 				b.StartTimer()
+				cpu := processCPU()
 				procTime += consumeAll(b, brokers, raw, bc.handle(proc), len(records))
-				insertTime += insertAll(b, insertStore, fetched, bc.insert)
+				procCPU += processCPU() - cpu
+				wall, cpu := insertAll(b, insertStore, fetched, bc.insert)
+				insertTime += wall
+				insertCPU += cpu
 			}
 			n := float64(b.N * len(records))
 			procRate, insertRate := n/procTime.Seconds(), n/insertTime.Seconds()
 			b.ReportMetric(procRate, "events/s")
 			b.ReportMetric(insertRate, "insert-events/s")
 			b.ReportMetric(procRate/insertRate, "ratio")
+			// CPU time of the whole process (chDB's threads included) per
+			// event: steadier than rates on a shared machine.
+			b.ReportMetric(float64(procCPU.Microseconds())/n, "cpu-µs/event")
+			b.ReportMetric(float64(insertCPU.Microseconds())/n, "insert-cpu-µs/event")
 			b.ReportMetric(0, "ns/op")
 		})
 	}
+}
+
+// processCPU is the CPU time the process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // fillTopic appends the records to topic, as ingest writes them, and
@@ -129,7 +149,8 @@ func consumeAll(b *testing.B, brokers []string, topic string, handle kafkalog.Ha
 	defer cancel()
 	c := kafkalog.NewConsumer(kafkalog.ConsumerOptions{
 		Brokers: brokers, Topic: topic, Group: "bench-" + uuid.NewString(), ClientID: "bench",
-		BatchSize: 1000, FlushInterval: 200 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+		BatchSize: *benchBatch, FlushInterval: 200 * time.Millisecond, Pipeline: *benchPipeline,
+		Logger: slog.New(slog.DiscardHandler),
 	})
 	var (
 		mu          sync.Mutex
@@ -171,12 +192,12 @@ func consumeAll(b *testing.B, brokers []string, topic string, handle kafkalog.Ha
 	return last.Sub(first)
 }
 
-// insertAll decodes the records (outside the timing) and inserts them in
-// batches of 1000; only the inserts are timed.
+// insertAll decodes and normalises the records (outside the timing) and
+// inserts them in batches of -bench.batch, one after the other. It returns
+// the wall and process CPU time of the inserts alone.
 func insertAll(b *testing.B, s *storage.Store, fetched []kafkalog.Fetched,
-	insert func(context.Context, *storage.Store, []*schema.Record) error) time.Duration {
-	var total time.Duration
-	const batch = 1000
+	prepare func(context.Context, *storage.Store, []*schema.Record) (func() error, error)) (wall, cpu time.Duration) {
+	batch := *benchBatch
 	for i := 0; i < len(fetched); i += batch {
 		recs := make([]*schema.Record, 0, batch)
 		for _, f := range fetched[i:min(i+batch, len(fetched))] {
@@ -186,13 +207,18 @@ func insertAll(b *testing.B, s *storage.Store, fetched []kafkalog.Fetched,
 			}
 			recs = append(recs, rec)
 		}
-		start := time.Now()
-		if err := insert(context.Background(), s, recs); err != nil {
+		insert, err := prepare(context.Background(), s, recs)
+		if err != nil {
 			b.Fatal(err)
 		}
-		total += time.Since(start)
+		start, startCPU := time.Now(), processCPU()
+		if err := insert(); err != nil {
+			b.Fatal(err)
+		}
+		wall += time.Since(start)
+		cpu += processCPU() - startCPU
 	}
-	return total
+	return wall, cpu
 }
 
 // benchRecordSet returns n accepted records, round-robin over the

@@ -324,17 +324,19 @@ func (a *App) startProcessor(ctx context.Context, brokers []string, store *stora
 	for _, c := range []struct {
 		name, topic, group string
 		handle             kafkalog.Handler
+		pipeline           int
 	}{
-		{consumerRaw, a.cfg.Kafka.RawTopic, a.cfg.Kafka.ConsumerGroup + ".audit", proc.HandleRaw},
-		{consumerVerified, a.cfg.Kafka.VerifiedTopic, a.cfg.Kafka.ConsumerGroup + ".history", proc.HandleVerified},
+		{consumerRaw, a.cfg.Kafka.RawTopic, a.cfg.Kafka.ConsumerGroup + ".audit", proc.HandleRaw, processor.StorePipeline},
+		{consumerVerified, a.cfg.Kafka.VerifiedTopic, a.cfg.Kafka.ConsumerGroup + ".history", proc.HandleVerified, processor.StorePipeline},
+		// One batch at a time keeps the verified topic in raw-topic order.
 		{consumerForward, a.cfg.Kafka.RawTopic, a.cfg.Kafka.ConsumerGroup + ".forward",
-			processor.NewForwarder(producer, a.cfg.Kafka.VerifiedTopic).Handle},
+			processor.NewForwarder(producer, a.cfg.Kafka.VerifiedTopic).Handle, 1},
 	} {
 		consumer := kafkalog.NewConsumer(kafkalog.ConsumerOptions{
 			Brokers: brokers, Group: c.group, Topic: c.topic,
 			ClientID:  fmt.Sprintf("hookledger-%s-%d-%s", host, os.Getpid(), c.name),
 			BatchSize: a.cfg.Processor.BatchSize, FlushInterval: a.cfg.Processor.FlushInterval,
-			OnReset: proc.OffsetReset, Logger: a.log,
+			Pipeline: c.pipeline, OnReset: proc.OffsetReset, Logger: a.log,
 		})
 		// Before ingest listens: a damaged log refilled past the committed
 		// offset would look healthy. Run checks again if this fails.

@@ -37,7 +37,15 @@ type ConsumerOptions struct {
 	// OnReset, if set, is told of every partition Run moves back to its
 	// log start after broker data damage (metrics).
 	OnReset func(OffsetReset)
-	Logger  *slog.Logger
+	// Pipeline is how many batches may be in the handler at once (default
+	// 1): the next batch is fetched and handled while earlier ones are
+	// still being stored, on one partition or several. Batches are
+	// committed in fetch order, each only once it and every batch before
+	// it were stored, so at-least-once holds; a handler given more than one
+	// must be safe for concurrent use and must not depend on the order in
+	// which batches are stored.
+	Pipeline int
+	Logger   *slog.Logger
 }
 
 // Consumer reads a topic as a member of a consumer group and commits a
@@ -105,13 +113,21 @@ type Handler func(ctx context.Context, batch []Fetched) error
 //
 // Every CheckInterval, between batches, it checks the group's offsets
 // against the log (CheckOffsets) and applies the resets found before
-// fetching again.
+// fetching again, once the batches in flight are committed.
+//
+// When ctx ends, Run stops fetching, waits for the batches in the handler
+// and commits those stored before it returns.
 func (c *Consumer) Run(ctx context.Context, handle Handler) error {
+	p := newPipeline(ctx, c, handle, max(1, c.o.Pipeline))
+	defer p.close()
 	for {
 		if c.checkDue() {
 			if err := c.CheckOffsets(ctx); err != nil && ctx.Err() == nil {
 				c.o.Logger.Warn("kafka offset check failed", "topic", c.o.Topic, "err", err)
 			}
+		}
+		if c.resetsPending() {
+			p.drain() // no commit of a batch read before the damage may follow the reset
 		}
 		if !c.applyResets(ctx) {
 			return nil
@@ -127,15 +143,16 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) error {
 			}
 			continue
 		}
-		if !c.handleWithRetry(ctx, handle, batch) {
+		if !p.submit(batch) {
 			return nil // shutting down; the batch is redelivered later
 		}
-		if err := c.commit(batch); err != nil {
-			// Not fatal: the batch is stored; a redelivery is absorbed by
-			// deduplication.
-			c.o.Logger.Warn("kafka commit failed", "topic", c.o.Topic, "err", err)
-		}
 	}
+}
+
+func (c *Consumer) resetsPending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending) > 0
 }
 
 // fetchBatch waits for a first record until the next offset check is due

@@ -1,0 +1,61 @@
+package kafkalog_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookledger/hookledger/internal/kafkalog"
+)
+
+// TestPipelinedConsumerCommitsInFetchOrder: with Pipeline 2, the second
+// batch of a partition is handled while the first is still in the
+// handler, but its offsets wait for the first: when the first is then
+// not stored (the process stops), nothing is committed, and the group
+// reads both records again.
+func TestPipelinedConsumerCommitsInFetchOrder(t *testing.T) {
+	brokers := startBroker(t, t.TempDir()).Addrs()
+	const topic, group = "pipeline", "pipeline-group"
+	ensureTopic(t, brokers, topic)
+	want := produce(t, brokers, topic, "rec", 2)
+
+	release := make(chan struct{})
+	var mu sync.Mutex
+	handled := map[string]bool{}
+	c := kafkalog.NewConsumer(kafkalog.ConsumerOptions{
+		Brokers: brokers, Group: group, Topic: topic, ClientID: group,
+		BatchSize: 1, FlushInterval: 10 * time.Millisecond, Pipeline: 2,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = c.Run(ctx, func(ctx context.Context, batch []kafkalog.Fetched) error {
+			v := string(batch[0].Value)
+			if v == want[0] {
+				<-release
+				return errors.New("not stored: the process is stopping")
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			handled[v] = true
+			return nil
+		})
+		_ = c.Close()
+	}()
+	eventually(t, "the second batch handled while the first is in the handler", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return handled[want[1]]
+	})
+	cancel()
+	close(release)
+	<-done
+
+	s := &seen{values: map[string]int{}}
+	stop := runConsumer(t, brokers, topic, group, s, false)
+	defer stop()
+	eventually(t, "both records read again by the group", func() bool { return len(s.missing(want)) == 0 })
+}
