@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -35,6 +36,11 @@ type Publisher interface {
 type Options struct {
 	RawTopic     string
 	MaxBodyBytes int64
+	// MaxRecordBytes is the largest record value Kafka takes
+	// (schema.MaxRecordBytes of MaxBodyBytes; 0: no limit). An accepted
+	// callback whose record is larger can never be stored and is answered
+	// 413; a rejection's audit record is cut to fit (see fitRecord).
+	MaxRecordBytes int64
 	// AckTimeout bounds the wait for Kafka; past it the answer is 503 with
 	// Retry-After so the provider retries.
 	AckTimeout time.Duration
@@ -225,14 +231,22 @@ func (s *Server) handle(c echo.Context) error {
 	}
 	rec.Verdict, rec.KeyID = schema.VerdictAccepted, verified.KeyID
 	if err := s.publishAccepted(r.Context(), rec); err != nil {
-		s.o.Logger.Error("kafka did not acknowledge", "source", rec.Source, "event_id", rec.ID, "err", err)
-		// The provider will retry this same signed request: give back the
-		// one-time token it consumed, or the retry would look like a replay.
+		// Nothing was stored, and the provider may send this same signed
+		// request again: give back the one-time token it consumed, or the
+		// retry would look like a replay.
 		if verified.Release != nil {
 			if rerr := verified.Release(context.WithoutCancel(r.Context())); rerr != nil {
 				s.o.Logger.Error("releasing one-time token failed", "source", rec.Source, "event_id", rec.ID, "err", rerr)
 			}
 		}
+		if errors.Is(err, kafkalog.ErrMessageTooLarge) {
+			// Retrying cannot help: 413, not 503 for days of retries.
+			s.o.Logger.Warn("verified callback too large for a Kafka record", "source", rec.Source, "event_id", rec.ID, "err", err)
+			rec.Body, rec.BodyTruncated = clonePrefix(body, s.o.AuditBodyPrefix), len(body) > s.o.AuditBodyPrefix
+			return s.reject(c, rec, http.StatusRequestEntityTooLarge, schema.ReasonBodyTooLarge,
+				"verified, but its record cannot be stored: "+err.Error())
+		}
+		s.o.Logger.Error("kafka did not acknowledge", "source", rec.Source, "event_id", rec.ID, "err", err)
 		return s.unavailable(c, rec)
 	}
 	s.metrics.requests.WithLabelValues(rec.Source, string(schema.VerdictAccepted), "").Inc()
@@ -252,6 +266,11 @@ func (s *Server) publishAccepted(ctx context.Context, rec *schema.Record) error 
 	if err != nil {
 		return err
 	}
+	if s.overLimit(value, headers) {
+		n := schema.RecordBytes(value, headers)
+		return fmt.Errorf("ingest: %w: record of %d bytes, at most %d (its URL and headers take %d bytes more than max_body_bytes leaves room for)",
+			kafkalog.ErrMessageTooLarge, n, s.o.MaxRecordBytes, n-s.o.MaxRecordBytes)
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.AckTimeout)
 	defer cancel()
 	start := time.Now()
@@ -261,7 +280,7 @@ func (s *Server) publishAccepted(ctx context.Context, rec *schema.Record) error 
 }
 
 func (s *Server) publishRejection(ctx context.Context, rec *schema.Record) error {
-	value, headers, err := schema.EncodeRecord(rec)
+	value, headers, err := s.fitRecord(rec)
 	if err != nil {
 		return err
 	}

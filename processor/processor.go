@@ -160,6 +160,16 @@ func NormaliseRecord(providers *provider.Registry, rec *schema.Record) (schema.N
 	return n, nil
 }
 
+// boundedError is err's text cut to kafkalog.MaxErrorHeaderBytes, so a
+// dead letter fits the topic like the record it carries.
+func boundedError(err error) string {
+	msg := err.Error()
+	if len(msg) > kafkalog.MaxErrorHeaderBytes {
+		msg = msg[:kafkalog.MaxErrorHeaderBytes]
+	}
+	return msg
+}
+
 func (p *Processor) sendDead(ctx context.Context, dead []deadLetter) error {
 	if len(dead) == 0 {
 		return nil
@@ -172,7 +182,7 @@ func (p *Processor) sendDead(ctx context.Context, dead []deadLetter) error {
 		// one of them, so the dead letter stays decodable.
 		headers := make(map[string]string, len(d.from.Headers)+5)
 		maps.Copy(headers, d.from.Headers)
-		headers["hookledger-error"] = d.err.Error()
+		headers["hookledger-error"] = boundedError(d.err)
 		headers["hookledger-unusable"] = strconv.FormatBool(errors.Is(d.err, provider.ErrUnusable))
 		headers["hookledger-origin-topic"] = d.from.Topic
 		headers["hookledger-origin-partition"] = strconv.Itoa(d.from.Partition)

@@ -75,6 +75,29 @@ type Record struct {
 	BodyTruncated bool   `json:"body_truncated,omitempty"`
 }
 
+// RecordEnvelopeBytes bounds what a record holds besides its body: its
+// metadata header (URL, request headers, diagnosis and the fixed fields
+// as JSON) and the other Kafka headers. Providers send a few hundred
+// bytes of them; a request whose record outgrows MaxRecordBytes anyway
+// (enormous headers) is refused by ingest as too large rather than sent
+// to a broker that cannot take it.
+const RecordEnvelopeBytes = 256 << 10
+
+// MaxRecordBytes is the size (RecordBytes) of the largest record ingest
+// writes for a body of at most maxBody bytes. Topics and producers are
+// sized from it, so every body ingest accepts fits in a Kafka message.
+func MaxRecordBytes(maxBody int64) int64 { return maxBody + RecordEnvelopeBytes }
+
+// RecordBytes is the size of an encoded record as Kafka counts it,
+// framing aside: its value and its headers' names and values.
+func RecordBytes(value []byte, headers map[string]string) int64 {
+	n := int64(len(value))
+	for k, v := range headers {
+		n += int64(len(k) + len(v))
+	}
+	return n
+}
+
 // ErrRecordVersion is returned for records written by a newer hookledger.
 var ErrRecordVersion = errors.New("schema: unsupported record version")
 

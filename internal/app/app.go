@@ -30,6 +30,7 @@ import (
 	"github.com/hookledger/hookledger/provider"
 	"github.com/hookledger/hookledger/provider/providers"
 	"github.com/hookledger/hookledger/query"
+	"github.com/hookledger/hookledger/schema"
 	"github.com/hookledger/hookledger/storage"
 )
 
@@ -160,12 +161,12 @@ func (a *App) Start(ctx context.Context) (err error) {
 			if err := kafkalog.Ping(ctx, brokers); err != nil {
 				return err
 			}
-			return kafkalog.EnsureTopics(ctx, brokers, topicSpecs(a.cfg))
+			return ensureTopics(ctx, a.cfg, brokers, a.log)
 		})
 		if err != nil {
 			return err
 		}
-		var opts []kafkalog.ProducerOption
+		opts := []kafkalog.ProducerOption{kafkalog.WithMaxMessageBytes(messageBytes(a.cfg))}
 		if syncer != nil {
 			opts = append(opts, kafkalog.WithLogSyncer(syncer))
 		}
@@ -369,7 +370,7 @@ func (a *App) startIngest(producer *kafkalog.Producer, sources ingest.Sources) {
 	ic := a.cfg.Ingest
 	a.ingest = ingest.New(ingest.Options{
 		RawTopic:     a.cfg.Kafka.RawTopic,
-		MaxBodyBytes: ic.MaxBodyBytes, AckTimeout: a.cfg.Kafka.AckTimeout,
+		MaxBodyBytes: ic.MaxBodyBytes, MaxRecordBytes: schema.MaxRecordBytes(ic.MaxBodyBytes), AckTimeout: a.cfg.Kafka.AckTimeout,
 		URLs:      ingest.URLPolicy{PublicBaseURL: ic.PublicBaseURL, TrustForwardedHeaders: ic.TrustForwardedHeaders},
 		AuditRate: ic.Audit.RatePerSecond, AuditBurst: ic.Audit.Burst, AuditBodyPrefix: ic.Audit.BodyPrefixBytes,
 		AuditRejectedBody: ic.Audit.RejectedBodyBytes, AuditQueueBytes: ic.Audit.QueueBytes, MaxBodyMemory: ic.MaxBodyMemory,

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"github.com/hookledger/hookledger/internal/config"
 	"github.com/hookledger/hookledger/internal/dirlock"
 	"github.com/hookledger/hookledger/internal/kafkalog"
+	"github.com/hookledger/hookledger/schema"
 	"github.com/hookledger/hookledger/storage"
 	"github.com/hookledger/hookledger/storage/clickhouse"
 )
@@ -39,7 +41,7 @@ func startKafka(cfg *config.Config, allowEmbedded bool, log *slog.Logger) (broke
 	dir := filepath.Join(cfg.DataDir, "kafka")
 	emb, err := kafkalog.StartEmbedded(kafkalog.EmbeddedOptions{
 		Dir: dir, Addr: cfg.Kafka.EmbeddedListen, SyncWrites: cfg.Kafka.SyncWrites,
-		Partitions: cfg.Kafka.PartitionCount(), Logger: log,
+		Partitions: cfg.Kafka.PartitionCount(), MaxMessageBytes: messageBytes(cfg), Logger: log,
 	})
 	if err != nil {
 		return nil, nil, nil, err
@@ -93,7 +95,10 @@ func openStore(ctx context.Context, cfg *config.Config, allowEmbedded bool, log 
 
 func topicSpecs(cfg *config.Config) []kafkalog.TopicSpec {
 	spec := func(name string) kafkalog.TopicSpec {
-		return kafkalog.TopicSpec{Name: name, Partitions: cfg.Kafka.PartitionCount(), ReplicationFactor: cfg.Kafka.ReplicationFactor, Retention: cfg.Kafka.Retention}
+		return kafkalog.TopicSpec{
+			Name: name, Partitions: cfg.Kafka.PartitionCount(), ReplicationFactor: cfg.Kafka.ReplicationFactor,
+			Retention: cfg.Kafka.Retention, MaxMessageBytes: messageBytes(cfg),
+		}
 	}
 	return []kafkalog.TopicSpec{spec(cfg.Kafka.RawTopic), spec(cfg.Kafka.VerifiedTopic), spec(cfg.Kafka.DeadLetterTopic)}
 }
@@ -106,4 +111,54 @@ func dsnHost(dsn string) string {
 		return "(unparsable dsn)"
 	}
 	return u.Host
+}
+
+// messageBytes is the max.message.bytes every hookledger topic needs: a
+// record of the largest body ingest accepts (ingest.max_body_bytes), with
+// its key and headers. The producer, the embedded broker and the topics
+// hookledger creates are all sized from it.
+func messageBytes(cfg *config.Config) int64 {
+	return kafkalog.MessageBytes(schema.MaxRecordBytes(cfg.Ingest.MaxBodyBytes))
+}
+
+// ensureTopics creates missing topics and checks that every topic takes
+// messages of messageBytes. On the embedded broker, which hookledger
+// owns, a smaller limit (a topic created before max_body_bytes was
+// raised) is raised; on a cluster it is a config error naming the keys,
+// as the operator owns the topic configs.
+func ensureTopics(ctx context.Context, cfg *config.Config, brokers []string, log *slog.Logger) error {
+	if err := kafkalog.EnsureTopics(ctx, brokers, topicSpecs(cfg)); err != nil {
+		return err
+	}
+	need := messageBytes(cfg)
+	keys := []struct{ key, topic string }{
+		{"kafka.raw_topic", cfg.Kafka.RawTopic}, {"kafka.verified_topic", cfg.Kafka.VerifiedTopic},
+		{"kafka.dead_letter_topic", cfg.Kafka.DeadLetterTopic},
+	}
+	topics := make([]string, len(keys))
+	for i, k := range keys {
+		topics[i] = k.topic
+	}
+	limits, err := kafkalog.TopicMessageLimits(ctx, brokers, topics)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, k := range keys {
+		have := limits[k.topic]
+		switch {
+		case have >= need:
+		case len(cfg.Kafka.Brokers) == 0:
+			log.Warn("raising the embedded topic's max.message.bytes to fit ingest.max_body_bytes", "topic", k.topic, "from", have, "to", need)
+			if err := kafkalog.SetTopicLimit(ctx, brokers, k.topic, need); err != nil {
+				return err
+			}
+		default:
+			errs = append(errs, &config.FieldError{Field: "ingest.max_body_bytes", Err: fmt.Errorf(
+				"%d needs Kafka messages of up to %d bytes, but topic %s (%s) has max.message.bytes=%d: "+
+					"raise the topic's max.message.bytes to at least %d, or lower ingest.max_body_bytes",
+				cfg.Ingest.MaxBodyBytes, need, k.topic, k.key, have, need)})
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -382,6 +382,11 @@ func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Err: fmt.Errorf(format, args...)}
 }
 
+// MaxBodyBytesLimit bounds ingest.max_body_bytes: the Kafka record of a
+// body this large (the body plus up to 256 KiB of metadata) stays under
+// the 16 MiB the consumers fetch per partition at once.
+const MaxBodyBytesLimit = 15 << 20
+
 // Validate checks everything that does not depend on a provider package;
 // provider blocks are validated by the providers when sources are built.
 func (c *Config) Validate() error {
@@ -446,8 +451,8 @@ func (c *Config) Validate() error {
 	if c.Ingest.PublicBaseURL != "" {
 		errs = append(errs, validateBaseURL("ingest.public_base_url", c.Ingest.PublicBaseURL))
 	}
-	if c.Ingest.MaxBodyBytes < 1 {
-		errs = append(errs, fieldErr("ingest.max_body_bytes", "must be at least 1"))
+	if c.Ingest.MaxBodyBytes < 1 || c.Ingest.MaxBodyBytes > MaxBodyBytesLimit {
+		errs = append(errs, fieldErr("ingest.max_body_bytes", "must be between 1 and %d (a larger body's Kafka record outgrows what the consumers fetch at once)", MaxBodyBytesLimit))
 	}
 	if c.Ingest.Audit.RatePerSecond < 0 {
 		errs = append(errs, fieldErr("ingest.audit.rate_per_second", "must not be negative (0 turns the limit off)"))
@@ -455,8 +460,8 @@ func (c *Config) Validate() error {
 	if c.Ingest.Audit.RatePerSecond > 0 && c.Ingest.Audit.Burst < 1 {
 		errs = append(errs, fieldErr("ingest.audit.burst", "must be at least 1 while rate_per_second is set, or every audit record is dropped"))
 	}
-	if c.Ingest.Audit.BodyPrefixBytes < 0 {
-		errs = append(errs, fieldErr("ingest.audit.body_prefix_bytes", "must not be negative"))
+	if c.Ingest.Audit.BodyPrefixBytes < 0 || int64(c.Ingest.Audit.BodyPrefixBytes) > c.Ingest.MaxBodyBytes {
+		errs = append(errs, fieldErr("ingest.audit.body_prefix_bytes", "must be between 0 and ingest.max_body_bytes (%d), or its audit records could not be stored", c.Ingest.MaxBodyBytes))
 	}
 	if c.Ingest.MaxBodyMemory < 2*c.Ingest.MaxBodyBytes {
 		errs = append(errs, fieldErr("ingest.max_body_memory", "must be at least twice max_body_bytes (%d), or a body of the largest size could never be read", c.Ingest.MaxBodyBytes))

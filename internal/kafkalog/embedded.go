@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -38,7 +39,10 @@ type EmbeddedOptions struct {
 	SyncWrites bool
 	// Partitions is the default partition count of auto-created topics.
 	Partitions int
-	Logger     *slog.Logger
+	// MaxMessageBytes is the broker's message.max.bytes (topics without
+	// their own max.message.bytes); 0 = kfake's default (1 MiB).
+	MaxMessageBytes int64
+	Logger          *slog.Logger
 
 	// inLoopSync turns on kfake's own SyncWrites (fsync inside the broker's
 	// request loop) instead of the DiskSyncer: BenchmarkPublish's baseline.
@@ -78,6 +82,9 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 	}
 	if o.Partitions > 0 {
 		opts = append(opts, kfake.DefaultNumPartitions(o.Partitions))
+	}
+	if o.MaxMessageBytes > 0 {
+		opts = append(opts, kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.FormatInt(o.MaxMessageBytes, 10)}))
 	}
 	if o.inLoopSync {
 		opts = append(opts, kfake.SyncWrites())

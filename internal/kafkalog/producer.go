@@ -27,16 +27,21 @@ type Message struct {
 // ErrClosed is returned by Publish after Close.
 var ErrClosed = errors.New("kafkalog: producer closed")
 
-// Group-commit bounds of one produce request. Kafka's default
-// max.message.bytes (1 MiB) applies to a whole record batch, so a batch
-// stays well under it; a single record larger than the budget is sent
-// alone and the broker decides.
+// Group-commit bounds of one produce request. A topic's max.message.bytes
+// applies to a whole record batch, so a batch stays under the producer's
+// limit (WithMaxMessageBytes; Kafka's default 1 MiB without it) and under
+// maxBatchBytes; a single record larger than maxBatchBytes is sent alone.
 const (
 	maxBatchBytes   = 900 << 10
 	maxBatchRecords = 2000
-	// recordOverhead approximates a record's framing in a batch (length,
-	// attributes, deltas, header counts) for the byte budget.
-	recordOverhead = 24
+	// defaultMaxMessageBytes is Kafka's default max.message.bytes.
+	defaultMaxMessageBytes = 1048588
+	// recordOverhead and headerOverhead bound a record's framing in a
+	// batch from above (varint length, attributes, timestamp and offset
+	// deltas, key and value lengths, header count; each header's two
+	// lengths), so a batch's estimate is never below its encoded size.
+	recordOverhead = 36
+	headerOverhead = 10
 	// defaultRoundTimeout bounds a produce request whose waiters carry no
 	// deadline.
 	defaultRoundTimeout = 30 * time.Second
@@ -79,6 +84,7 @@ type Producer struct {
 
 	cohortWait float64 // fraction of the last round a round may wait for its cohort; 0: never
 	syncer     LogSyncer
+	maxMessage int            // the topics' max.message.bytes: no batch is larger
 	syncs      sync.WaitGroup // rounds waiting for syncer
 
 	rounds, records atomic.Int64 // acknowledged produce requests and their records
@@ -114,6 +120,12 @@ type ProducerOption func(*Producer)
 // requests instead of following them.
 func WithLogSyncer(s LogSyncer) ProducerOption { return func(p *Producer) { p.syncer = s } }
 
+// WithMaxMessageBytes tells the producer the max.message.bytes of the
+// topics it writes (kafkalog.MessageBytes of the largest value). Publish
+// refuses a message that cannot fit with ErrMessageTooLarge instead of
+// sending it, and no batch outgrows the limit.
+func WithMaxMessageBytes(n int64) ProducerOption { return func(p *Producer) { p.maxMessage = int(n) } }
+
 // NewProducer connects to brokers lazily; the first Publish dials.
 func NewProducer(brokers []string, opts ...ProducerOption) *Producer {
 	tr := &kafka.Transport{DialTimeout: 3 * time.Second, IdleTimeout: 60 * time.Second}
@@ -124,6 +136,7 @@ func NewProducer(brokers []string, opts ...ProducerOption) *Producer {
 		cohortWait: 0.5,
 		writers:    map[topicPartition]*partitionWriter{},
 		counts:     map[string]partitionCount{},
+		maxMessage: defaultMaxMessageBytes,
 	}
 	for _, o := range opts {
 		o(p)
@@ -139,7 +152,15 @@ func NewProducer(brokers []string, opts ...ProducerOption) *Producer {
 // Publish appends msgs and returns once all are acknowledged by every
 // in-sync replica, or an error: ctx's when it ends first (the messages may
 // still be appended afterwards), the broker's otherwise.
+//
+// A message that cannot fit the producer's max.message.bytes is refused
+// with ErrMessageTooLarge before any of msgs is sent.
 func (p *Producer) Publish(ctx context.Context, msgs ...Message) error {
+	for _, m := range msgs {
+		if size := messageSize(m) + batchHeaderBytes; size > p.maxMessage {
+			return fmt.Errorf("kafkalog: publish to %s: %w: %d bytes, max.message.bytes %d", m.Topic, ErrMessageTooLarge, size, p.maxMessage)
+		}
+	}
 	now := time.Now()
 	waits := make([]*pending, len(msgs))
 	for i, m := range msgs {
@@ -273,16 +294,23 @@ type pending struct {
 }
 
 func newPending(ctx context.Context, m Message, now time.Time) *pending {
-	pd := &pending{ctx: ctx, time: now, key: m.Key, value: m.Value, done: make(chan error, 1)}
-	pd.size = recordOverhead + len(m.Key) + len(m.Value)
+	pd := &pending{ctx: ctx, time: now, key: m.Key, value: m.Value, size: messageSize(m), done: make(chan error, 1)}
 	if len(m.Headers) > 0 {
 		pd.headers = make([]kafka.Header, 0, len(m.Headers))
 		for k, v := range m.Headers {
 			pd.headers = append(pd.headers, kafka.Header{Key: k, Value: []byte(v)})
-			pd.size += len(k) + len(v) + 4
 		}
 	}
 	return pd
+}
+
+// messageSize bounds m's encoded size in a record batch from above.
+func messageSize(m Message) int {
+	n := recordOverhead + len(m.Key) + len(m.Value)
+	for k, v := range m.Headers {
+		n += len(k) + len(v) + headerOverhead
+	}
+	return n
 }
 
 func bytesOrNil(b []byte) kafka.Bytes {
@@ -407,8 +435,9 @@ func (w *partitionWriter) waitLocked(timeout <-chan time.Time) bool {
 func (w *partitionWriter) cutLocked() []*pending {
 	var batch []*pending
 	bytes, n := 0, 0
+	budget := min(maxBatchBytes, w.p.maxMessage-batchHeaderBytes)
 	for _, pd := range w.queue {
-		if len(batch) > 0 && (bytes+pd.size > maxBatchBytes || len(batch) == maxBatchRecords) {
+		if len(batch) > 0 && (bytes+pd.size > budget || len(batch) == maxBatchRecords) {
 			break
 		}
 		n++
@@ -479,6 +508,10 @@ func (w *partitionWriter) produce(deadline time.Time, batch []*pending) error {
 	switch {
 	case err != nil:
 		return err
+	case res.Error != nil && errors.Is(res.Error, kafka.MessageSizeTooLarge) && len(batch) == 1:
+		// Alone and still refused: the topic's limit is below what this
+		// producer was told, and no retry can store this record.
+		return fmt.Errorf("%w: %w", ErrMessageTooLarge, res.Error)
 	case res.Error != nil:
 		return res.Error
 	case len(res.RecordErrors) > 0:

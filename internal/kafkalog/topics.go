@@ -16,11 +16,13 @@ type TopicSpec struct {
 	Partitions        int
 	ReplicationFactor int
 	Retention         time.Duration // 0 = broker default
+	// MaxMessageBytes is the topic's max.message.bytes; 0 = broker default.
+	MaxMessageBytes int64
 }
 
 // EnsureTopics creates the topics that do not exist yet. An existing topic
-// is left as it is: changing partitions or retention of a live topic is an
-// operator's decision.
+// is left as it is: changing partitions, retention or message size of a
+// live topic is an operator's decision (see CheckTopicLimits).
 func EnsureTopics(ctx context.Context, brokers []string, specs []TopicSpec) error {
 	client, closeClient := adminClient(brokers)
 	defer closeClient()
@@ -30,6 +32,11 @@ func EnsureTopics(ctx context.Context, brokers []string, specs []TopicSpec) erro
 		if s.Retention > 0 {
 			tc.ConfigEntries = append(tc.ConfigEntries, kafka.ConfigEntry{
 				ConfigName: "retention.ms", ConfigValue: strconv.FormatInt(s.Retention.Milliseconds(), 10),
+			})
+		}
+		if s.MaxMessageBytes > 0 {
+			tc.ConfigEntries = append(tc.ConfigEntries, kafka.ConfigEntry{
+				ConfigName: "max.message.bytes", ConfigValue: strconv.FormatInt(s.MaxMessageBytes, 10),
 			})
 		}
 		req.Topics = append(req.Topics, tc)
