@@ -149,7 +149,11 @@ type Ingest struct {
 	// a proxy that overwrites them.
 	TrustForwardedHeaders bool `yaml:"trust_forwarded_headers"`
 	// MaxBodyBytes bounds a callback's body; a larger one is answered 413
-	// (before reading it when Content-Length says so).
+	// (before reading it when Content-Length says so). At most 15 MiB. The
+	// Kafka topics must take messages of max_body_bytes + 272 KiB: the
+	// producer, the embedded broker and the topics hookledger creates are
+	// sized so; an existing topic on a cluster with a smaller
+	// max.message.bytes fails the start.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// MaxBodyMemory bounds the bytes of request bodies held at once; a
 	// request that finds no room is answered 503 + Retry-After before its
@@ -451,8 +455,13 @@ func (c *Config) Validate() error {
 	if c.Ingest.PublicBaseURL != "" {
 		errs = append(errs, validateBaseURL("ingest.public_base_url", c.Ingest.PublicBaseURL))
 	}
-	if c.Ingest.MaxBodyBytes < 1 || c.Ingest.MaxBodyBytes > MaxBodyBytesLimit {
-		errs = append(errs, fieldErr("ingest.max_body_bytes", "must be between 1 and %d (a larger body's Kafka record outgrows what the consumers fetch at once)", MaxBodyBytesLimit))
+	switch {
+	case c.Ingest.MaxBodyBytes < 1:
+		errs = append(errs, fieldErr("ingest.max_body_bytes", "must be at least 1"))
+	case c.Ingest.MaxBodyBytes > MaxBodyBytesLimit:
+		errs = append(errs, fieldErr("ingest.max_body_bytes", "must be at most %d (a larger body's Kafka record outgrows what the consumers fetch at once)", MaxBodyBytesLimit))
+	case int64(c.Ingest.Audit.BodyPrefixBytes) > c.Ingest.MaxBodyBytes:
+		errs = append(errs, fieldErr("ingest.audit.body_prefix_bytes", "must be at most ingest.max_body_bytes (%d), or its audit records could outgrow Kafka's limit", c.Ingest.MaxBodyBytes))
 	}
 	if c.Ingest.Audit.RatePerSecond < 0 {
 		errs = append(errs, fieldErr("ingest.audit.rate_per_second", "must not be negative (0 turns the limit off)"))
@@ -460,8 +469,8 @@ func (c *Config) Validate() error {
 	if c.Ingest.Audit.RatePerSecond > 0 && c.Ingest.Audit.Burst < 1 {
 		errs = append(errs, fieldErr("ingest.audit.burst", "must be at least 1 while rate_per_second is set, or every audit record is dropped"))
 	}
-	if c.Ingest.Audit.BodyPrefixBytes < 0 || int64(c.Ingest.Audit.BodyPrefixBytes) > c.Ingest.MaxBodyBytes {
-		errs = append(errs, fieldErr("ingest.audit.body_prefix_bytes", "must be between 0 and ingest.max_body_bytes (%d), or its audit records could not be stored", c.Ingest.MaxBodyBytes))
+	if c.Ingest.Audit.BodyPrefixBytes < 0 {
+		errs = append(errs, fieldErr("ingest.audit.body_prefix_bytes", "must not be negative"))
 	}
 	if c.Ingest.MaxBodyMemory < 2*c.Ingest.MaxBodyBytes {
 		errs = append(errs, fieldErr("ingest.max_body_memory", "must be at least twice max_body_bytes (%d), or a body of the largest size could never be read", c.Ingest.MaxBodyBytes))
