@@ -45,7 +45,7 @@ func newConfigCommand(configPath *string, stderr io.Writer) *cobra.Command {
 // every token as a start would, and returns the effective configuration
 // as YAML with secrets redacted. The error lists every problem found.
 func checkConfig(path string, lookupEnv func(string) (string, bool)) ([]byte, error) {
-	cfg, err := config.Load(path, lookupEnv)
+	cfg, err := config.Load(path, lookupEnv, config.WithProviders(providers.All().Names()))
 	if err != nil {
 		return nil, err
 	}

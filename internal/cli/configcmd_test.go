@@ -85,6 +85,8 @@ sources:
 `, "hookledger.yaml:6: sources[0].signalwire.signing_keys[0]: has leading or trailing whitespace"}, // key path and line (config.FieldError)
 		{"token", "query: {tokens: [{name: ops, tenants: [\"*\"]}]}\n", "query.tokens[0]: needs token or token_sha256"},
 		{"unknown key", "ingest: {lisen: x}\n", "lisen"},
+		{"misspelt provider", "sources:\n  - id: v\n    provider: vonnage\n    tenant: acme\n    vonage: {signature_secrets: [sw-key-Lk20]}\n",
+			`hookledger.yaml:3: sources[0].provider: unknown provider; did you mean "vonage"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "hookledger.yaml")
