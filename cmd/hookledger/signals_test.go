@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -212,4 +213,31 @@ func TestHangUpReloadsAndNamesRestartKeys(t *testing.T) {
 	if code, sig := p.exit(); code != 0 {
 		t.Fatalf("exit %d %s after SIGTERM", code, sig)
 	}
+}
+
+// A command that is not a tier stops on SIGHUP as on SIGTERM (a hang-up):
+// it ends with an error of its own, not killed by the signal.
+func TestHangUpStopsOtherCommands(t *testing.T) {
+	entered := make(chan struct{}, 1)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-r.Context().Done() // a provider API that does not answer
+	}))
+	defer api.Close()
+	p := start(t, []string{"MESSAGEMEDIA_API_KEY=k", "MESSAGEMEDIA_API_SECRET=s"},
+		"messagemedia", "keys", "enabled", "--api-base", api.URL)
+	select {
+	case <-entered:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the command never called the API")
+	}
+	p.signal(syscall.SIGHUP)
+	code, sig := p.exit()
+	if sig != "" {
+		t.Fatalf("killed by %s", sig)
+	}
+	if code == 0 {
+		t.Fatal("exit 0 after SIGHUP cut the request short")
+	}
+	p.waitLog(`context canceled`)
 }
