@@ -3,6 +3,7 @@ package processor
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hookledger/hookledger/internal/kafkalog"
 	"github.com/hookledger/hookledger/schema"
@@ -19,6 +20,13 @@ type Forwarder struct {
 	pub           Publisher
 	verifiedTopic string
 }
+
+// ForwardFlushInterval bounds how long the forwarder's consumer gathers a
+// batch after its first record (processor.flush_interval when shorter).
+// The forwarder only copies, so a batch costs one produce round and one
+// commit; every wait here would delay the history consumer's batch, which
+// has a flush interval of its own.
+const ForwardFlushInterval = 10 * time.Millisecond
 
 // NewForwarder builds a Forwarder appending to verifiedTopic through pub.
 func NewForwarder(pub Publisher, verifiedTopic string) *Forwarder {

@@ -326,17 +326,19 @@ func (a *App) startProcessor(ctx context.Context, brokers []string, store *stora
 		name, topic, group string
 		handle             kafkalog.Handler
 		pipeline           int
+		flush              time.Duration
 	}{
-		{consumerRaw, a.cfg.Kafka.RawTopic, a.cfg.Kafka.ConsumerGroup + ".audit", proc.HandleRaw, processor.StorePipeline},
-		{consumerVerified, a.cfg.Kafka.VerifiedTopic, a.cfg.Kafka.ConsumerGroup + ".history", proc.HandleVerified, processor.StorePipeline},
+		{consumerRaw, a.cfg.Kafka.RawTopic, a.cfg.Kafka.ConsumerGroup + ".audit", proc.HandleRaw, processor.StorePipeline, a.cfg.Processor.FlushInterval},
+		{consumerVerified, a.cfg.Kafka.VerifiedTopic, a.cfg.Kafka.ConsumerGroup + ".history", proc.HandleVerified, processor.StorePipeline, a.cfg.Processor.FlushInterval},
 		// One batch at a time keeps the verified topic in raw-topic order.
 		{consumerForward, a.cfg.Kafka.RawTopic, a.cfg.Kafka.ConsumerGroup + ".forward",
-			processor.NewForwarder(producer, a.cfg.Kafka.VerifiedTopic).Handle, 1},
+			processor.NewForwarder(producer, a.cfg.Kafka.VerifiedTopic).Handle, 1,
+			min(a.cfg.Processor.FlushInterval, processor.ForwardFlushInterval)},
 	} {
 		consumer := kafkalog.NewConsumer(kafkalog.ConsumerOptions{
 			Brokers: brokers, Group: c.group, Topic: c.topic,
 			ClientID:  fmt.Sprintf("hookledger-%s-%d-%s", host, os.Getpid(), c.name),
-			BatchSize: a.cfg.Processor.BatchSize, FlushInterval: a.cfg.Processor.FlushInterval,
+			BatchSize: a.cfg.Processor.BatchSize, FlushInterval: c.flush,
 			Pipeline: c.pipeline, OnReset: proc.OffsetReset, Logger: a.log,
 		})
 		// Before ingest listens: a damaged log refilled past the committed

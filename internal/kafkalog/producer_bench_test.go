@@ -37,6 +37,7 @@ func BenchmarkPublish(b *testing.B) {
 		cohort  float64
 	}{
 		{"barrier/1-record", 1, "barrier", false, 0},
+		{"barrier-cohort0.5/1-record", 1, "barrier", false, 0.5},
 		{"barrier/2-records", 2, "barrier", false, 0},
 		{"inloop/1-record", 1, "inloop", false, 0},
 		{"inloop-cohort0.5/1-record", 1, "inloop", false, 0.5},
