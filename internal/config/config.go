@@ -247,7 +247,8 @@ type Processor struct {
 	// insert before committing their offsets.
 	BatchSize int `yaml:"batch_size"`
 	// FlushInterval bounds how long a batch waits for more records after
-	// its first one.
+	// its first one. The forwarder, which only copies accepted records to
+	// the verified topic, waits at most 10 ms.
 	FlushInterval time.Duration `yaml:"flush_interval"`
 }
 
