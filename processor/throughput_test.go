@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hookledger/hookledger/internal/config"
 	"github.com/hookledger/hookledger/internal/kafkalog"
 	"github.com/hookledger/hookledger/internal/testinfra"
 	"github.com/hookledger/hookledger/internal/testinfra/chdbtest"
@@ -26,7 +27,7 @@ import (
 var (
 	benchRecords    = flag.Int("bench.records", 50_000, "records BenchmarkThroughput pre-fills its topic with")
 	benchPartitions = flag.Int("bench.partitions", 1, "partitions of BenchmarkThroughput's topic")
-	benchBatch      = flag.Int("bench.batch", 1000, "BenchmarkThroughput's batch size (processor.batch_size)")
+	benchBatch      = flag.Int("bench.batch", config.Defaults().Processor.BatchSize, "BenchmarkThroughput's batch size (processor.batch_size)")
 	benchPipeline   = flag.Int("bench.pipeline", StorePipeline, "batches in flight (kafkalog.ConsumerOptions.Pipeline)")
 )
 
@@ -149,7 +150,7 @@ func consumeAll(b *testing.B, brokers []string, topic string, handle kafkalog.Ha
 	defer cancel()
 	c := kafkalog.NewConsumer(kafkalog.ConsumerOptions{
 		Brokers: brokers, Topic: topic, Group: "bench-" + uuid.NewString(), ClientID: "bench",
-		BatchSize: *benchBatch, FlushInterval: 200 * time.Millisecond, Pipeline: *benchPipeline,
+		BatchSize: *benchBatch, FlushInterval: config.Defaults().Processor.FlushInterval, Pipeline: *benchPipeline,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	var (

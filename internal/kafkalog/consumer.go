@@ -155,9 +155,15 @@ func (c *Consumer) resetsPending() bool {
 	return len(c.pending) > 0
 }
 
+// behindFlushInterval is how long a batch whose first record is already
+// older than FlushInterval (the consumer is behind) may take to fill.
+const behindFlushInterval = 2 * time.Second
+
 // fetchBatch waits for a first record until the next offset check is due
 // (then it returns no records and context.DeadlineExceeded), and for more
-// until the batch is full or FlushInterval passed.
+// until the batch is full or FlushInterval passed; when the first record
+// was appended more than FlushInterval ago, the consumer is behind and
+// waits up to behindFlushInterval for a full batch.
 func (c *Consumer) fetchBatch(ctx context.Context) ([]Fetched, error) {
 	c.mu.Lock()
 	waitUntil := c.nextCheck
@@ -169,7 +175,13 @@ func (c *Consumer) fetchBatch(ctx context.Context) ([]Fetched, error) {
 		return nil, err
 	}
 	batch := []Fetched{toFetched(first)}
-	deadline, cancel := context.WithTimeout(ctx, c.o.FlushInterval)
+	wait := c.o.FlushInterval
+	if !first.Time.IsZero() && time.Since(first.Time) > c.o.FlushInterval {
+		// Behind: the records are there already, and a full batch costs
+		// less per record to store, so the consumer catches up sooner.
+		wait = max(wait, behindFlushInterval)
+	}
+	deadline, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	for len(batch) < c.o.BatchSize {
 		m, err := c.r.FetchMessage(deadline)
