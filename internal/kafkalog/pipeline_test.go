@@ -59,3 +59,49 @@ func TestPipelinedConsumerCommitsInFetchOrder(t *testing.T) {
 	defer stop()
 	eventually(t, "both records read again by the group", func() bool { return len(s.missing(want)) == 0 })
 }
+
+// TestBehindConsumerFillsBatches: records appended before the consumer
+// started are older than FlushInterval, so the consumer is behind and
+// fills whole batches instead of cutting one FlushInterval after its
+// first record (a full batch stores more cheaply per record).
+func TestBehindConsumerFillsBatches(t *testing.T) {
+	brokers := startBroker(t, t.TempDir()).Addrs()
+	const topic, group = "behind", "behind-group"
+	ensureTopic(t, brokers, topic)
+	want := produce(t, brokers, topic, "rec", 2000)
+	time.Sleep(10 * time.Millisecond) // the records are now older than FlushInterval
+
+	var mu sync.Mutex
+	var sizes []int
+	c := kafkalog.NewConsumer(kafkalog.ConsumerOptions{
+		Brokers: brokers, Group: group, Topic: topic, ClientID: group,
+		BatchSize: 1000, FlushInterval: time.Millisecond,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = c.Run(ctx, func(_ context.Context, batch []kafkalog.Fetched) error {
+			mu.Lock()
+			defer mu.Unlock()
+			sizes = append(sizes, len(batch))
+			return nil
+		})
+		_ = c.Close()
+	}()
+	defer func() { cancel(); <-done }()
+	eventually(t, "every record handled", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, s := range sizes {
+			n += s
+		}
+		return n >= len(want)
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sizes) != 2 || sizes[0] != 1000 || sizes[1] != 1000 {
+		t.Errorf("batch sizes = %v, want two full batches of 1000", sizes)
+	}
+}
