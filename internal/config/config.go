@@ -248,7 +248,7 @@ type Processor struct {
 	// (a new part per table and per materialized view) that thousands of
 	// rows amortise: a consumer that is behind fills whole batches and
 	// catches up on less CPU per record, one that is not sends what
-	// FlushInterval gathered.
+	// flush_interval gathered.
 	BatchSize int `yaml:"batch_size"`
 	// FlushInterval bounds how long a batch waits for more records after
 	// its first one. The forwarder, which only copies accepted records to
