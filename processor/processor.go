@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"maps"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -36,6 +37,7 @@ const StorePipeline = 2
 type Store interface {
 	InsertCallbacks(ctx context.Context, recs []*schema.Record) error
 	InsertNormalised(ctx context.Context, n schema.Normalised) error
+	InsertDeadLetters(ctx context.Context, dead []schema.DeadLetter) error
 }
 
 // Publisher appends dead letters.
@@ -71,9 +73,11 @@ func (p *Processor) OffsetReset(r kafkalog.OffsetReset) {
 	p.metrics.offsetResets.WithLabelValues(r.Topic, r.Cause).Inc()
 }
 
-// deadLetter is one record set aside with why.
+// deadLetter is one record set aside with why; rec is nil when the
+// record could not even be decoded.
 type deadLetter struct {
 	from kafkalog.Fetched
+	rec  *schema.Record
 	err  error
 }
 
@@ -84,7 +88,7 @@ func (p *Processor) HandleRaw(ctx context.Context, batch []kafkalog.Fetched) err
 	for _, f := range batch {
 		rec, err := schema.DecodeRecord(f.Value, f.Headers)
 		if err != nil {
-			dead = append(dead, deadLetter{f, err})
+			dead = append(dead, deadLetter{from: f, err: err})
 			continue
 		}
 		recs = append(recs, rec)
@@ -105,14 +109,17 @@ func (p *Processor) HandleVerified(ctx context.Context, batch []kafkalog.Fetched
 	var all schema.Normalised
 	var dead []deadLetter
 	for _, f := range batch {
-		n, err := p.normalise(f)
+		rec, n, err := p.normalise(f)
 		if err != nil {
-			dead = append(dead, deadLetter{f, err})
+			dead = append(dead, deadLetter{from: f, rec: rec, err: err})
 			continue
 		}
 		all.Add(n)
 	}
 	if err := p.sendDead(ctx, dead); err != nil {
+		return err
+	}
+	if err := p.store.InsertDeadLetters(ctx, deadLetterRows(dead, time.Now())); err != nil {
 		return err
 	}
 	if err := p.store.InsertNormalised(ctx, all); err != nil {
@@ -124,14 +131,38 @@ func (p *Processor) HandleVerified(ctx context.Context, batch []kafkalog.Fetched
 	return nil
 }
 
-// Normalise decodes one verified record and normalises it with its
-// provider. Every error it returns is permanent for that record.
-func (p *Processor) normalise(f kafkalog.Fetched) (schema.Normalised, error) {
+// normalise decodes one verified record and normalises it with its
+// provider. Every error it returns is permanent for that record; rec is
+// nil only when decoding failed.
+func (p *Processor) normalise(f kafkalog.Fetched) (*schema.Record, schema.Normalised, error) {
 	rec, err := schema.DecodeRecord(f.Value, f.Headers)
 	if err != nil {
-		return schema.Normalised{}, err
+		return nil, schema.Normalised{}, err
 	}
-	return NormaliseRecord(p.providers, rec)
+	n, err := NormaliseRecord(p.providers, rec)
+	return rec, n, err
+}
+
+// deadLetterRows are the marks of the decoded dead letters, so the
+// callback's record says it could not be used (storage Callback).
+func deadLetterRows(dead []deadLetter, now time.Time) []schema.DeadLetter {
+	var rows []schema.DeadLetter
+	for _, d := range dead {
+		if d.rec != nil {
+			rows = append(rows, DeadLetterRow(d.rec, d.err, now))
+		}
+	}
+	return rows
+}
+
+// DeadLetterRow is the mark of rec, refused with err at now. It is shared
+// by the processor and by replay.
+func DeadLetterRow(rec *schema.Record, err error, now time.Time) schema.DeadLetter {
+	return schema.DeadLetter{
+		EventID: rec.ID, Tenant: rec.Tenant, Source: rec.Source, Provider: rec.Provider,
+		ReceivedAt: rec.ReceivedAt.UTC(), DeadAt: now.UTC(),
+		Unusable: errors.Is(err, provider.ErrUnusable), Error: boundedError(err),
+	}
 }
 
 // NormaliseRecord normalises one accepted record with its provider. It is

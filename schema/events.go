@@ -170,3 +170,17 @@ func truncated(s string) string {
 	}
 	return s
 }
+
+// DeadLetter marks a verified record the processor could not use: it was
+// sent to the dead-letter topic with Error. Unusable is true when no retry
+// or replay of this build can use it (provider.ErrUnusable).
+type DeadLetter struct {
+	EventID    uuid.UUID `json:"event_id" ch:"event_id"`
+	Tenant     string    `json:"tenant" ch:"tenant"`
+	Source     string    `json:"source" ch:"source"`
+	Provider   string    `json:"provider" ch:"provider"`
+	ReceivedAt time.Time `json:"received_at" ch:"received_at"`
+	DeadAt     time.Time `json:"dead_at" ch:"dead_at"`
+	Unusable   bool      `json:"unusable" ch:"unusable"`
+	Error      string    `json:"error" ch:"error"`
+}

@@ -173,6 +173,12 @@ type Callback struct {
 	BodyBase64 string              `json:"body_base64"`
 	BodyBytes  uint32              `json:"body_bytes"`
 	Truncated  bool                `json:"body_truncated"`
+	// DeadLettered is true when the processor could not use this accepted
+	// callback (it went to the dead-letter topic, with DeadLetterError);
+	// its events are then missing from the history.
+	DeadLettered    bool       `json:"dead_lettered"`
+	DeadLetterError string     `json:"dead_letter_error,omitempty"`
+	DeadLetteredAt  *time.Time `json:"dead_lettered_at,omitempty"`
 }
 
 // Callback returns the raw request with event id, either verdict.
@@ -192,5 +198,30 @@ func (s *Store) Callback(ctx context.Context, scope Scope, eventID string) (*Cal
 	if found == nil {
 		return nil, ErrNotFound
 	}
+	if err := s.readDeadLetter(ctx, found); err != nil {
+		return nil, err
+	}
 	return found, nil
+}
+
+// readDeadLetter adds cb's dead-letter mark, if any, to cb.
+func (s *Store) readDeadLetter(ctx context.Context, cb *Callback) error {
+	q := "SELECT argMax(error, dead_at) AS last_error, max(dead_at) AS last_at FROM " + s.table("dead_letters") +
+		where{"tenant = " + quote(cb.Tenant), "event_id = toUUIDOrZero(" + quote(cb.EventID) + ")"}.String() +
+		" GROUP BY event_id"
+	err := s.conn.Select(ctx, q, func(row []byte) error {
+		var r struct {
+			Error  string    `json:"last_error"`
+			DeadAt time.Time `json:"last_at"`
+		}
+		if err := json.Unmarshal(row, &r); err != nil {
+			return err
+		}
+		cb.DeadLettered, cb.DeadLetterError, cb.DeadLetteredAt = true, r.Error, &r.DeadAt
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: read dead letter of %q: %w", cb.EventID, err)
+	}
+	return nil
 }

@@ -88,7 +88,7 @@ type migrationRow struct {
 // current-state tables expire a message or call with its last event.
 var retentionColumns = map[string]string{
 	"callbacks": "received_at", "message_events": "received_at",
-	"replies": "received_at", "call_events": "received_at",
+	"replies": "received_at", "call_events": "received_at", "dead_letters": "received_at",
 	"messages_current": "last_received_at", "calls_current": "last_received_at",
 }
 
@@ -152,6 +152,18 @@ func (s *Store) InsertCallbacks(ctx context.Context, recs []*schema.Record) erro
 	}
 	if err := s.conn.Insert(ctx, s.table("callbacks"), anySlice(rows)); err != nil {
 		return fmt.Errorf("storage: insert callbacks: %w", err)
+	}
+	return nil
+}
+
+// InsertDeadLetters marks verified records the processor could not use
+// (Callback reports them). Marking a record again replaces its mark.
+func (s *Store) InsertDeadLetters(ctx context.Context, dead []schema.DeadLetter) error {
+	if len(dead) == 0 {
+		return nil
+	}
+	if err := s.conn.Insert(ctx, s.table("dead_letters"), anySlice(dead)); err != nil {
+		return fmt.Errorf("storage: insert dead letters: %w", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/hookledger/hookledger/internal/config"
 	"github.com/hookledger/hookledger/internal/kafkalog"
@@ -62,8 +63,13 @@ func Replay(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 func replayInto(ctx context.Context, brokers []string, rawTopic string, store *storage.Store, batchSize int, log *slog.Logger) error {
 	reg := providers.All()
 	var batch schema.Normalised
+	var dead []schema.DeadLetter // marks of records that cannot be used, as the processor writes them
 	var records, rows, unusable int
 	flush := func() error {
+		if err := store.InsertDeadLetters(ctx, dead); err != nil {
+			return err
+		}
+		dead = nil
 		if batch.Empty() {
 			return nil
 		}
@@ -83,10 +89,11 @@ func replayInto(ctx context.Context, brokers []string, rawTopic string, store *s
 		if err != nil {
 			unusable++
 			log.Warn("replay: record not normalised", "event_id", rec.ID, "err", err)
+			dead = append(dead, processor.DeadLetterRow(rec, err, time.Now()))
 			return nil
 		}
 		batch.Add(n)
-		if batch.Rows() >= batchSize {
+		if batch.Rows()+len(dead) >= batchSize {
 			return flush()
 		}
 		return nil

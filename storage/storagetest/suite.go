@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore NewStore) {
 		"ReplyList":                          testReplyList,
 		"MessageStats":                       testMessageStats,
 		"SingleReadsKeepTenantsApart":        testSingleReadsKeepTenantsApart,
+		"DeadLetterMarksTheCallback":         testDeadLetterMarksTheCallback,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
