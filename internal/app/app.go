@@ -171,6 +171,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 			opts = append(opts, kafkalog.WithLogSyncer(syncer))
 		}
 		producer = kafkalog.NewProducer(brokers, opts...)
+		registerKafkaMetrics(a.metrics, producer, syncer)
 		a.stops = append(a.stops, func() {
 			if err := producer.Close(); err != nil {
 				a.log.Warn("closing kafka producer", "err", err)
