@@ -54,17 +54,53 @@ type Processor struct {
 	deadTopic string
 	log       *slog.Logger
 	metrics   *metrics
+	workers   chan struct{} // nil: no bound
+}
+
+// Option adjusts a Processor.
+type Option func(*Processor)
+
+// WithWorkers bounds how many batches HandleRaw and HandleVerified decode,
+// normalise and store at once, all consumers together (n < 1: no bound
+// beyond each consumer's pipeline). A batch's ClickHouse insert runs on the
+// calling thread's behalf, so this bounds the cores the processor keeps
+// busy. `hookledger run`, where ingest shares the machine, gives it half
+// the cores: acknowledging callbacks comes first, and during a burst the
+// processor falls behind, then catches up on larger batches.
+func WithWorkers(n int) Option {
+	return func(p *Processor) {
+		if n > 0 {
+			p.workers = make(chan struct{}, n)
+		}
+	}
 }
 
 // New builds a Processor.
-func New(store Store, providers *provider.Registry, dead Publisher, deadTopic string, log *slog.Logger, reg prometheus.Registerer) *Processor {
+func New(store Store, providers *provider.Registry, dead Publisher, deadTopic string, log *slog.Logger, reg prometheus.Registerer, opts ...Option) *Processor {
 	if log == nil {
 		log = slog.Default()
 	}
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	return &Processor{store: store, providers: providers, dead: dead, deadTopic: deadTopic, log: log, metrics: newMetrics(reg)}
+	p := &Processor{store: store, providers: providers, dead: dead, deadTopic: deadTopic, log: log, metrics: newMetrics(reg)}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// work waits for a worker slot (WithWorkers) and returns its release.
+func (p *Processor) work(ctx context.Context) (release func(), err error) {
+	if p.workers == nil {
+		return func() {}, nil
+	}
+	select {
+	case p.workers <- struct{}{}:
+		return func() { <-p.workers }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // OffsetReset counts a partition a consumer re-reads after broker data
@@ -83,6 +119,11 @@ type deadLetter struct {
 
 // HandleRaw stores a batch of raw-topic records in the audit table.
 func (p *Processor) HandleRaw(ctx context.Context, batch []kafkalog.Fetched) error {
+	release, err := p.work(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	recs := make([]*schema.Record, 0, len(batch))
 	var dead []deadLetter
 	for _, f := range batch {
@@ -106,6 +147,11 @@ func (p *Processor) HandleRaw(ctx context.Context, batch []kafkalog.Fetched) err
 // HandleVerified normalises a batch of verified records and stores the
 // rows in one insert per table.
 func (p *Processor) HandleVerified(ctx context.Context, batch []kafkalog.Fetched) error {
+	release, err := p.work(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	var all schema.Normalised
 	var dead []deadLetter
 	for _, f := range batch {

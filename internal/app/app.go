@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -319,7 +320,12 @@ func (a *App) listen(name, addr string) error {
 }
 
 func (a *App) startProcessor(ctx context.Context, brokers []string, store *storage.Store, producer *kafkalog.Producer) {
-	proc := processor.New(store, a.providers, producer, a.cfg.Kafka.DeadLetterTopic, a.log, a.metrics)
+	var opts []processor.Option
+	if a.tiers.Ingest {
+		// Callbacks first: the processor may fall behind during a burst.
+		opts = append(opts, processor.WithWorkers(max(1, runtime.GOMAXPROCS(0)/2)))
+	}
+	proc := processor.New(store, a.providers, producer, a.cfg.Kafka.DeadLetterTopic, a.log, a.metrics, opts...)
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.cancelConsumers = cancel
 	host, _ := os.Hostname()
