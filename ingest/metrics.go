@@ -10,7 +10,16 @@ type metrics struct {
 	shed         *prometheus.CounterVec
 	bodyBytes    prometheus.Gauge
 	auditBytes   prometheus.Gauge
+	verify       *prometheus.HistogramVec
 }
+
+// Outcomes of a verification, the outcome label of
+// hookledger_ingest_verify_duration_seconds.
+const (
+	verifyAccepted = "accepted" // the signature (and token) checked out
+	verifyRejected = "rejected" // refused with a reason (401)
+	verifyError    = "error"    // the verifier could not decide (503)
+)
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
@@ -43,7 +52,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "hookledger_ingest_audit_queue_bytes",
 			Help: "Bytes of rejection audit records waiting to be written.",
 		}),
+		verify: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "hookledger_ingest_verify_duration_seconds",
+			Help:    "Time spent verifying a callback's signature, by provider and outcome (accepted, rejected, error).",
+			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16), // 50 µs to ~1.6 s
+		}, []string{"provider", "outcome"}),
 	}
-	reg.MustRegister(m.requests, m.auditDropped, m.publish, m.unavailable, m.shed, m.bodyBytes, m.auditBytes)
+	reg.MustRegister(m.requests, m.auditDropped, m.publish, m.unavailable, m.shed, m.bodyBytes, m.auditBytes, m.verify)
 	return m
 }

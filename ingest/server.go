@@ -211,12 +211,14 @@ func (s *Server) handle(c echo.Context) error {
 	}
 	rec.Body, rec.BodyBytes = body, len(body)
 
+	verifyStart := time.Now()
 	verified, err := src.Verifier.Verify(r.Context(), &provider.Request{
 		Method: r.Method, Proto: r.Proto, URL: signedURL,
 		AltURLs: func() []string { return s.o.URLs.Alternatives(r, src, signedURL) },
 		Header:  r.Header, Body: body, ReceivedAt: rec.ReceivedAt,
 	})
 	var rejection *provider.Rejection
+	s.metrics.verify.WithLabelValues(rec.Provider, verifyOutcome(err, &rejection)).Observe(time.Since(verifyStart).Seconds())
 	switch {
 	case errors.As(err, &rejection):
 		if len(body) > s.o.AuditRejectedBody {
@@ -255,6 +257,19 @@ func (s *Server) handle(c echo.Context) error {
 		return c.Blob(http.StatusOK, ct, b)
 	}
 	return c.JSON(http.StatusOK, map[string]string{"id": rec.ID.String()})
+}
+
+// verifyOutcome classifies a Verify error, setting *rejection when it is
+// one.
+func verifyOutcome(err error, rejection **provider.Rejection) string {
+	switch {
+	case err == nil:
+		return verifyAccepted
+	case errors.As(err, rejection):
+		return verifyRejected
+	default:
+		return verifyError
+	}
 }
 
 // publishAccepted writes rec to the raw topic and waits for the

@@ -55,6 +55,7 @@ type Processor struct {
 	log       *slog.Logger
 	metrics   *metrics
 	workers   chan struct{} // nil: no bound
+	now       func() time.Time
 }
 
 // Option adjusts a Processor.
@@ -83,7 +84,8 @@ func New(store Store, providers *provider.Registry, dead Publisher, deadTopic st
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	p := &Processor{store: store, providers: providers, dead: dead, deadTopic: deadTopic, log: log, metrics: newMetrics(reg)}
+	p := &Processor{store: store, providers: providers, dead: dead, deadTopic: deadTopic, log: log,
+		metrics: newMetrics(reg, providers.Names()), now: time.Now}
 	for _, o := range opts {
 		o(p)
 	}
@@ -129,7 +131,7 @@ func (p *Processor) HandleRaw(ctx context.Context, batch []kafkalog.Fetched) err
 	for _, f := range batch {
 		rec, err := schema.DecodeRecord(f.Value, f.Headers)
 		if err != nil {
-			dead = append(dead, deadLetter{from: f, err: err})
+			dead = append(dead, deadLetter{from: f, err: undecodableError{err}})
 			continue
 		}
 		recs = append(recs, rec)
@@ -141,6 +143,10 @@ func (p *Processor) HandleRaw(ctx context.Context, batch []kafkalog.Fetched) err
 		return err
 	}
 	p.metrics.stored.WithLabelValues("callbacks").Add(float64(len(recs)))
+	now := p.now()
+	for _, r := range recs {
+		p.metrics.observeDelay(delayAudit, now, r.ReceivedAt)
+	}
 	return nil
 }
 
@@ -154,6 +160,7 @@ func (p *Processor) HandleVerified(ctx context.Context, batch []kafkalog.Fetched
 	defer release()
 	var all schema.Normalised
 	var dead []deadLetter
+	received := make([]time.Time, 0, len(batch))
 	for _, f := range batch {
 		rec, n, err := p.normalise(f)
 		if err != nil {
@@ -161,6 +168,7 @@ func (p *Processor) HandleVerified(ctx context.Context, batch []kafkalog.Fetched
 			continue
 		}
 		all.Add(n)
+		received = append(received, rec.ReceivedAt)
 	}
 	if err := p.sendDead(ctx, dead); err != nil {
 		return err
@@ -171,9 +179,8 @@ func (p *Processor) HandleVerified(ctx context.Context, batch []kafkalog.Fetched
 	if err := p.store.InsertNormalised(ctx, all); err != nil {
 		return err
 	}
-	p.metrics.stored.WithLabelValues("message_events").Add(float64(len(all.Messages)))
-	p.metrics.stored.WithLabelValues("replies").Add(float64(len(all.Replies)))
-	p.metrics.stored.WithLabelValues("call_events").Add(float64(len(all.Calls)))
+	p.metrics.countHistory(all)
+	p.metrics.observeDelay(delayHistory, p.now(), received...)
 	return nil
 }
 
@@ -183,7 +190,7 @@ func (p *Processor) HandleVerified(ctx context.Context, batch []kafkalog.Fetched
 func (p *Processor) normalise(f kafkalog.Fetched) (*schema.Record, schema.Normalised, error) {
 	rec, err := schema.DecodeRecord(f.Value, f.Headers)
 	if err != nil {
-		return nil, schema.Normalised{}, err
+		return nil, schema.Normalised{}, undecodableError{err}
 	}
 	n, err := NormaliseRecord(p.providers, rec)
 	return rec, n, err
@@ -270,6 +277,8 @@ func (p *Processor) sendDead(ctx context.Context, dead []deadLetter) error {
 	if err := p.dead.Publish(ctx, msgs...); err != nil {
 		return fmt.Errorf("processor: dead letters: %w", err)
 	}
-	p.metrics.dead.Add(float64(len(dead)))
+	for _, d := range dead {
+		p.metrics.dead.WithLabelValues(deadCause(d.err)).Inc()
+	}
 	return nil
 }

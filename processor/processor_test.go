@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/hookledger/hookledger/internal/kafkalog"
 	"github.com/hookledger/hookledger/internal/testinfra"
@@ -109,7 +111,8 @@ func TestUnusableRecordsGoToDeadLettersWithoutStalling(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p := New(store, providers.All(), prod, dead, nil, nil)
+	reg := prometheus.NewRegistry()
+	p := New(store, providers.All(), prod, dead, nil, reg)
 	runCtx, cancel := context.WithCancel(ctx)
 	wg := consume(runCtx, t, brokers, verified, verified+".g", p.HandleVerified)
 	for _, sid := range []string{"SM1", "SM2", "SM3"} {
@@ -129,6 +132,31 @@ func TestUnusableRecordsGoToDeadLettersWithoutStalling(t *testing.T) {
 	}
 	if headers[1]["hookledger-unusable"] != "true" {
 		t.Errorf("unknown provider not marked unusable: %v", headers[1])
+	}
+	// Counted by cause; the two delivered reports count towards the
+	// delivery rate, the sent one does not appear among final statuses.
+	for _, c := range []struct {
+		metric string
+		labels []string
+		want   float64
+	}{
+		{"dead", []string{CauseUndecodable}, 1},
+		{"dead", []string{CauseUnusable}, 1},
+		{"dead", []string{CauseNormalise}, 0},
+		{"events", []string{"signalwire", "delivered"}, 2},
+		{"events", []string{"signalwire", "sent"}, 1},
+		{"events", []string{"signalwire", "failed"}, 0},
+	} {
+		vec := p.metrics.dead
+		if c.metric == "events" {
+			vec = p.metrics.messageEvents
+		}
+		if got := testutil.ToFloat64(vec.WithLabelValues(c.labels...)); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.metric, c.labels, got, c.want)
+		}
+	}
+	if n := testutil.CollectAndCount(p.metrics.delay, "hookledger_processor_stored_delay_seconds"); n != 2 {
+		t.Errorf("stored delay histogram has %d series, want audit and history", n)
 	}
 	// A dead letter keeps the record's own headers: it stays decodable.
 	var deadRec *schema.Record

@@ -3,7 +3,9 @@
 # engines: embedded chDB (fetched into the cache), the embedded Kafka
 # broker, and Debian's clickhouse-server for the native driver's
 # connection tests (installed and started when possible, else those tests
-# skip). Then every fuzz target runs briefly.
+# skip), and Debian's prometheus package for promtool (the metrics, alert
+# rule and dashboard checks; installed when missing and run as root, else
+# those tests skip). Then every fuzz target runs briefly.
 #   FUZZTIME=10s scripts/test.sh   # longer fuzzing
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +26,29 @@ if [ -z "${HOOKLEDGER_TEST_LEGACY_CLICKHOUSE_ADDR:-}" ]; then
     export HOOKLEDGER_TEST_LEGACY_CLICKHOUSE_DIR="$work/clickhouse"
   fi
 fi
+
+# install_promtool: make promtool present for the Prometheus checks (Debian's
+# prometheus package; its maintainer scripts must not start a Prometheus
+# server, hence the policy-rc.d). Warns and carries on when it cannot.
+install_promtool() {
+  command -v promtool >/dev/null 2>&1 && return 0
+  if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
+    echo "test.sh: promtool missing and cannot be installed (needs apt-get and root); its checks skip" >&2
+    return 0
+  fi
+  echo "test.sh: installing promtool (Debian package prometheus) with apt-get" >&2
+  local policy=/usr/sbin/policy-rc.d added_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && added_policy=1
+  fi
+  local apt=(apt-get -o DPkg::Lock::Timeout=300 -qq)
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" update >&2 &&
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends prometheus >&2 ||
+    echo "test.sh: apt-get install prometheus failed; the promtool checks skip" >&2
+  [ -n "$added_policy" ] && rm -f "$policy"
+  return 0
+}
+install_promtool
 
 go vet ./...
 go test -race -count=1 -timeout 20m ./... 2>&1 | tee "$work/test.log"

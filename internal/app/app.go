@@ -61,6 +61,8 @@ type App struct {
 	providers *provider.Registry
 	ready     *observe.Readiness
 	metrics   *prometheus.Registry
+	obs       *appMetrics
+	http      *observe.HTTPMetrics
 
 	level      *slog.LevelVar // set by WithLogLevel: log.level reloads
 	checkEvery time.Duration  // how often running dependencies are checked
@@ -108,6 +110,7 @@ func New(cfg *config.Config, tiers Tiers, log *slog.Logger, opts ...Option) *App
 	for _, o := range opts {
 		o(a)
 	}
+	a.obs, a.http = newAppMetrics(a.metrics), observe.NewHTTPMetrics(a.metrics)
 	return a
 }
 
@@ -149,7 +152,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	a.serveStarting()
 
 	var brokers []string
-	var producer *kafkalog.Producer
+	var producer publisher
 	if a.tiers.Ingest || a.tiers.Process {
 		var stopKafka func()
 		var syncer kafkalog.LogSyncer
@@ -169,15 +172,16 @@ func (a *App) Start(ctx context.Context) (err error) {
 		}
 		opts := []kafkalog.ProducerOption{kafkalog.WithMaxMessageBytes(messageBytes(a.cfg))}
 		if syncer != nil {
-			opts = append(opts, kafkalog.WithLogSyncer(syncer))
+			opts = append(opts, kafkalog.WithLogSyncer(timedSyncer{syncer, a.obs}))
 		}
-		producer = kafkalog.NewProducer(brokers, opts...)
-		registerKafkaMetrics(a.metrics, producer, syncer)
+		kp := kafkalog.NewProducer(brokers, opts...)
+		registerKafkaMetrics(a.metrics, kp, syncer)
 		a.stops = append(a.stops, func() {
-			if err := producer.Close(); err != nil {
+			if err := kp.Close(); err != nil {
 				a.log.Warn("closing kafka producer", "err", err)
 			}
 		})
+		producer = timedPublisher{kp, a.obs}
 		a.ready.Set("kafka", true)
 	}
 
@@ -194,7 +198,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 
 	if a.tiers.Process {
-		a.startProcessor(ctx, brokers, store, producer)
+		a.startProcessor(ctx, brokers, timedStore(store, a.obs), producer)
 		if a.processorAlone() {
 			// Alone, the processor still needs probes and metrics.
 			a.serve("processor", func(*echo.Echo) {})
@@ -319,7 +323,7 @@ func (a *App) listen(name, addr string) error {
 	return nil
 }
 
-func (a *App) startProcessor(ctx context.Context, brokers []string, store *storage.Store, producer *kafkalog.Producer) {
+func (a *App) startProcessor(ctx context.Context, brokers []string, store *storage.Store, producer publisher) {
 	var opts []processor.Option
 	if a.tiers.Ingest {
 		// Callbacks first: the processor may fall behind during a burst.
@@ -346,7 +350,7 @@ func (a *App) startProcessor(ctx context.Context, brokers []string, store *stora
 			Brokers: brokers, Group: c.group, Topic: c.topic,
 			ClientID:  fmt.Sprintf("hookledger-%s-%d-%s", host, os.Getpid(), c.name),
 			BatchSize: a.cfg.Processor.BatchSize, FlushInterval: c.flush,
-			Pipeline: c.pipeline, OnReset: proc.OffsetReset, Logger: a.log,
+			Pipeline: c.pipeline, OnReset: proc.OffsetReset, OnLag: a.obs.observeLag, Logger: a.log,
 		})
 		// Before ingest listens: a damaged log refilled past the committed
 		// offset would look healthy. Run checks again if this fails.
@@ -375,7 +379,7 @@ func (a *App) startProcessor(ctx context.Context, brokers []string, store *stora
 	}
 }
 
-func (a *App) startIngest(producer *kafkalog.Producer, sources ingest.Sources) {
+func (a *App) startIngest(producer publisher, sources ingest.Sources) {
 	ic := a.cfg.Ingest
 	a.ingest = ingest.New(ingest.Options{
 		RawTopic:     a.cfg.Kafka.RawTopic,
@@ -429,7 +433,7 @@ func (a *App) serve(name string, register func(*echo.Echo)) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = observe.JSONErrorHandler
-	e.Use(observe.RequestLog(a.log, name))
+	e.Use(a.http.Middleware(name), observe.RequestLog(a.log, name))
 	observe.Mount(e, a.ready, a.metrics)
 	register(e)
 	h := a.handlers[name]
@@ -444,12 +448,12 @@ func (a *App) serve(name string, register func(*echo.Echo)) {
 // do not build changes nothing. Every other key that differs from the
 // running config needs a restart: it is left as it runs and named in a
 // warning, at every reload until the process restarts.
-func (a *App) Reload(cfg *config.Config) error {
+func (a *App) Reload(cfg *config.Config) (err error) {
 	a.reloadMu.Lock()
 	defer a.reloadMu.Unlock()
+	defer func() { a.countReload(err) }()
 	var sources ingest.Sources
 	var tokens query.Tokens
-	var err error
 	if a.ingest != nil {
 		if sources, err = a.buildSources(cfg); err != nil {
 			return err
@@ -487,6 +491,25 @@ func (a *App) Reload(cfg *config.Config) error {
 	a.warnMissing(cfg)
 	a.log.Info("config reloaded", "applied", applied, "sources", len(cfg.Sources), "tokens", len(cfg.Query.Tokens))
 	return nil
+}
+
+// ReloadFrom loads a config with load and applies it (Reload). A config
+// that does not load changes nothing and is counted as a failed reload.
+func (a *App) ReloadFrom(load func() (*config.Config, error)) error {
+	cfg, err := load()
+	if err != nil {
+		a.countReload(err)
+		return err
+	}
+	return a.Reload(cfg)
+}
+
+func (a *App) countReload(err error) {
+	outcome := reloadApplied
+	if err != nil {
+		outcome = reloadFailed
+	}
+	a.obs.reloads.WithLabelValues(outcome).Inc()
 }
 
 // warnMissing names the keys whose emptiness makes a running tier refuse

@@ -229,10 +229,9 @@ func watchReload(ctx context.Context, path string, hup <-chan os.Signal, a *app.
 			}
 			last = now
 		}
-		cfg, err := config.Load(path, os.LookupEnv, config.WithProviders(providers.All().Names()))
-		if err == nil {
-			err = a.Reload(cfg)
-		}
+		err := a.ReloadFrom(func() (*config.Config, error) {
+			return config.Load(path, os.LookupEnv, config.WithProviders(providers.All().Names()))
+		})
 		if err != nil {
 			log.Error("config reload failed; keeping the running config", "err", err)
 		}

@@ -37,6 +37,9 @@ type ConsumerOptions struct {
 	// OnReset, if set, is told of every partition Run moves back to its
 	// log start after broker data damage (metrics).
 	OnReset func(OffsetReset)
+	// OnLag, if set, is told after every offset check how far the group's
+	// committed offset of each partition trails the log end (metrics).
+	OnLag func(PartitionLag)
 	// Pipeline is how many batches may be in the handler at once (default
 	// 1): the next batch is fetched and handled while earlier ones are
 	// still being stored, on one partition or several. Batches are
@@ -265,6 +268,11 @@ func (c *Consumer) CheckOffsets(ctx context.Context) error {
 	now, err := readPartitions(ctx, c.o.Brokers, c.o.Group, c.o.Topic)
 	if err != nil {
 		return err
+	}
+	if c.o.OnLag != nil {
+		for p, s := range now {
+			c.o.OnLag(PartitionLag{Topic: c.o.Topic, Group: c.o.Group, Partition: p, Lag: s.lag()})
+		}
 	}
 	c.mu.Lock()
 	resets := c.bounds.damaged(c.o.Topic, now)
