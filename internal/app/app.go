@@ -349,7 +349,7 @@ func (a *App) startProcessor(ctx context.Context, brokers []string, store *stora
 		consumer := kafkalog.NewConsumer(kafkalog.ConsumerOptions{
 			Brokers: brokers, Group: c.group, Topic: c.topic,
 			ClientID:  fmt.Sprintf("hookledger-%s-%d-%s", host, os.Getpid(), c.name),
-			BatchSize: a.cfg.Processor.BatchSize, FlushInterval: c.flush,
+			BatchSize: a.cfg.Processor.BatchSize, FlushInterval: c.flush, BehindAfter: a.cfg.Processor.FlushInterval,
 			Pipeline: c.pipeline, OnReset: proc.OffsetReset, OnLag: a.obs.observeLag, Logger: a.log,
 		})
 		// Before ingest listens: a damaged log refilled past the committed

@@ -31,6 +31,12 @@ type ConsumerOptions struct {
 	// it is full or FlushInterval after its first record.
 	BatchSize     int
 	FlushInterval time.Duration
+	// BehindAfter is the age of a batch's first record past which the
+	// consumer counts as behind and fills its batch for up to
+	// behindFlushInterval; 0 means FlushInterval. A consumer with a very
+	// short FlushInterval (the forwarder) sets it higher, or every record
+	// would look behind by the time it is fetched.
+	BehindAfter time.Duration
 	// CheckInterval is how often Run compares the group's committed
 	// offsets with the log (see CheckOffsets); default 5 s.
 	CheckInterval time.Duration
@@ -165,7 +171,7 @@ const behindFlushInterval = 2 * time.Second
 // fetchBatch waits for a first record until the next offset check is due
 // (then it returns no records and context.DeadlineExceeded), and for more
 // until the batch is full or FlushInterval passed; when the first record
-// was appended more than FlushInterval ago, the consumer is behind and
+// was appended more than BehindAfter ago, the consumer is behind and
 // waits up to behindFlushInterval for a full batch.
 func (c *Consumer) fetchBatch(ctx context.Context) ([]Fetched, error) {
 	c.mu.Lock()
@@ -178,13 +184,7 @@ func (c *Consumer) fetchBatch(ctx context.Context) ([]Fetched, error) {
 		return nil, err
 	}
 	batch := []Fetched{toFetched(first)}
-	wait := c.o.FlushInterval
-	if !first.Time.IsZero() && time.Since(first.Time) > c.o.FlushInterval {
-		// Behind: the records are there already, and a full batch costs
-		// less per record to store, so the consumer catches up sooner.
-		wait = max(wait, behindFlushInterval)
-	}
-	deadline, cancel := context.WithTimeout(ctx, wait)
+	deadline, cancel := context.WithTimeout(ctx, c.batchWait(time.Since(first.Time), first.Time.IsZero()))
 	defer cancel()
 	for len(batch) < c.o.BatchSize {
 		m, err := c.r.FetchMessage(deadline)
@@ -194,6 +194,22 @@ func (c *Consumer) fetchBatch(ctx context.Context) ([]Fetched, error) {
 		batch = append(batch, toFetched(m))
 	}
 	return batch, nil
+}
+
+// batchWait is how long a batch whose first record is age old may take
+// to fill: FlushInterval, or behindFlushInterval once the consumer is
+// behind (age over BehindAfter; unknown append times never count).
+func (c *Consumer) batchWait(age time.Duration, unknown bool) time.Duration {
+	behindAfter := c.o.BehindAfter
+	if behindAfter == 0 {
+		behindAfter = c.o.FlushInterval
+	}
+	if !unknown && age > behindAfter {
+		// Behind: the records are there already, and a full batch costs
+		// less per record to store, so the consumer catches up sooner.
+		return max(c.o.FlushInterval, behindFlushInterval)
+	}
+	return c.o.FlushInterval
 }
 
 func (c *Consumer) handleWithRetry(ctx context.Context, handle Handler, batch []Fetched) bool {
