@@ -45,8 +45,9 @@ type Publisher interface {
 	Publish(ctx context.Context, msgs ...kafkalog.Message) error
 }
 
-// Processor holds the batch handlers; the consumers that feed them are
-// wired by the caller (see Run).
+// Processor holds the batch handlers and builds the consumer loops that
+// feed them (Loops); Replay re-normalises the raw topic with the same
+// batch code.
 type Processor struct {
 	store     Store
 	providers *provider.Registry
@@ -158,18 +159,7 @@ func (p *Processor) HandleVerified(ctx context.Context, batch []kafkalog.Fetched
 		return err
 	}
 	defer release()
-	var all schema.Normalised
-	var dead []deadLetter
-	received := make([]time.Time, 0, len(batch))
-	for _, f := range batch {
-		rec, n, err := p.normalise(f)
-		if err != nil {
-			dead = append(dead, deadLetter{from: f, rec: rec, err: err})
-			continue
-		}
-		all.Add(n)
-		received = append(received, rec.ReceivedAt)
-	}
+	all, received, dead := normaliseBatch(p.providers, batch)
 	if err := p.sendDead(ctx, dead); err != nil {
 		return err
 	}
@@ -184,15 +174,34 @@ func (p *Processor) HandleVerified(ctx context.Context, batch []kafkalog.Fetched
 	return nil
 }
 
+// normaliseBatch decodes and normalises a batch of records into one set of
+// rows (records not accepted yield none) and the receive times of the
+// records that were used, and returns the others with why: every such
+// error is permanent for its record. The history consumer and Replay
+// share it.
+func normaliseBatch(providers *provider.Registry, batch []kafkalog.Fetched) (all schema.Normalised, received []time.Time, unusable []deadLetter) {
+	received = make([]time.Time, 0, len(batch))
+	for _, f := range batch {
+		rec, n, err := normalise(providers, f)
+		if err != nil {
+			unusable = append(unusable, deadLetter{from: f, rec: rec, err: err})
+			continue
+		}
+		all.Add(n)
+		received = append(received, rec.ReceivedAt)
+	}
+	return all, received, unusable
+}
+
 // normalise decodes one verified record and normalises it with its
 // provider. Every error it returns is permanent for that record; rec is
 // nil only when decoding failed.
-func (p *Processor) normalise(f kafkalog.Fetched) (*schema.Record, schema.Normalised, error) {
+func normalise(providers *provider.Registry, f kafkalog.Fetched) (*schema.Record, schema.Normalised, error) {
 	rec, err := schema.DecodeRecord(f.Value, f.Headers)
 	if err != nil {
 		return nil, schema.Normalised{}, undecodableError{err}
 	}
-	n, err := NormaliseRecord(p.providers, rec)
+	n, err := NormaliseRecord(providers, rec)
 	return rec, n, err
 }
 
@@ -208,8 +217,7 @@ func deadLetterRows(dead []deadLetter, now time.Time) []schema.DeadLetter {
 	return rows
 }
 
-// DeadLetterRow is the mark of rec, refused with err at now. It is shared
-// by the processor and by replay.
+// DeadLetterRow is the mark of rec, refused with err at now.
 func DeadLetterRow(rec *schema.Record, err error, now time.Time) schema.DeadLetter {
 	return schema.DeadLetter{
 		EventID: rec.ID, Tenant: rec.Tenant, Source: rec.Source, Provider: rec.Provider,

@@ -43,13 +43,6 @@ type Tiers struct {
 	Embedded bool
 }
 
-// Readiness component names of the two processor consumers.
-const (
-	consumerRaw      = "consumer-audit"
-	consumerVerified = "consumer-history"
-	consumerForward  = "forwarder"
-)
-
 // All is `hookledger run`.
 var All = Tiers{Ingest: true, Process: true, Query: true, Embedded: true}
 
@@ -137,9 +130,9 @@ func (a *App) Start(ctx context.Context) (err error) {
 		a.ready.Register("clickhouse")
 	}
 	if a.tiers.Process {
-		a.ready.Register(consumerRaw)
-		a.ready.Register(consumerVerified)
-		a.ready.Register(consumerForward)
+		a.ready.Register(processor.LoopAudit)
+		a.ready.Register(processor.LoopHistory)
+		a.ready.Register(processor.LoopForward)
 	}
 	if err := a.lockDataDir(); err != nil {
 		return err
@@ -333,47 +326,32 @@ func (a *App) startProcessor(ctx context.Context, brokers []string, store *stora
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.cancelConsumers = cancel
 	host, _ := os.Hostname()
-	for _, c := range []struct {
-		name, topic, group string
-		handle             kafkalog.Handler
-		pipeline           int
-		flush              time.Duration
-	}{
-		{consumerRaw, a.cfg.Kafka.RawTopic, a.cfg.Kafka.ConsumerGroup + ".audit", proc.HandleRaw, processor.StorePipeline, a.cfg.Processor.FlushInterval},
-		{consumerVerified, a.cfg.Kafka.VerifiedTopic, a.cfg.Kafka.ConsumerGroup + ".history", proc.HandleVerified, processor.StorePipeline, a.cfg.Processor.FlushInterval},
-		// One batch at a time keeps the verified topic in raw-topic order.
-		{consumerForward, a.cfg.Kafka.RawTopic, a.cfg.Kafka.ConsumerGroup + ".forward",
-			processor.NewForwarder(producer, a.cfg.Kafka.VerifiedTopic).Handle, 1,
-			min(a.cfg.Processor.FlushInterval, processor.ForwardFlushInterval)},
-	} {
-		consumer := kafkalog.NewConsumer(kafkalog.ConsumerOptions{
-			Brokers: brokers, Group: c.group, Topic: c.topic,
-			ClientID:  fmt.Sprintf("hookledger-%s-%d-%s", host, os.Getpid(), c.name),
-			BatchSize: a.cfg.Processor.BatchSize, FlushInterval: c.flush, BehindAfter: a.cfg.Processor.FlushInterval,
-			Pipeline: c.pipeline, OnReset: proc.OffsetReset, OnLag: a.obs.observeLag, Logger: a.log,
-		})
+	loops := proc.Loops(processor.LoopConfig{
+		Brokers: brokers, RawTopic: a.cfg.Kafka.RawTopic, VerifiedTopic: a.cfg.Kafka.VerifiedTopic,
+		Group: a.cfg.Kafka.ConsumerGroup, ClientID: fmt.Sprintf("hookledger-%s-%d", host, os.Getpid()),
+		BatchSize: a.cfg.Processor.BatchSize, FlushInterval: a.cfg.Processor.FlushInterval,
+		OnLag: a.obs.observeLag, Logger: a.log,
+	}, processor.NewForwarder(producer, a.cfg.Kafka.VerifiedTopic))
+	for _, l := range loops {
 		// Before ingest listens: a damaged log refilled past the committed
 		// offset would look healthy. Run checks again if this fails.
 		checkCtx, cancelCheck := context.WithTimeout(ctx, 30*time.Second)
-		if err := consumer.CheckOffsets(checkCtx); err != nil {
-			a.log.Warn("kafka offset check at start failed; the consumer retries", "consumer", c.name, "err", err)
+		if err := l.CheckOffsets(checkCtx); err != nil {
+			a.log.Warn("kafka offset check at start failed; the consumer retries", "consumer", l.Name, "err", err)
 		}
 		cancelCheck()
 		a.consumed.Add(2)
 		go func() {
 			defer a.consumed.Done()
-			if err := consumer.Run(runCtx, c.handle); err != nil {
-				a.errs <- fmt.Errorf("%s: %w", c.name, err)
-			}
-			if err := consumer.Close(); err != nil {
-				a.log.Warn("closing consumer", "consumer", c.name, "err", err)
+			if err := l.Run(runCtx); err != nil {
+				a.errs <- fmt.Errorf("%s: %w", l.Name, err)
 			}
 		}()
 		go func() {
 			defer a.consumed.Done()
-			if err := consumer.WaitJoined(runCtx); err == nil {
-				a.ready.Set(c.name, true)
-				a.log.Info("consumer joined its group", "consumer", c.name, "group", c.group)
+			if err := l.WaitJoined(runCtx); err == nil {
+				a.ready.Set(l.Name, true)
+				a.log.Info("consumer joined its group", "consumer", l.Name, "group", l.Group)
 			}
 		}()
 	}
