@@ -58,6 +58,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16), // 50 µs to ~1.6 s
 		}, []string{"provider", "outcome"}),
 	}
+	// Known causes start at zero, so rates and alerts see the first one.
+	for _, c := range []string{"rate_limited", "queue_full", "queue_bytes", "publish_failed"} {
+		m.auditDropped.WithLabelValues(c)
+	}
+	for _, c := range []string{"body_memory", "large_body_busy"} {
+		m.shed.WithLabelValues(c)
+	}
 	reg.MustRegister(m.requests, m.auditDropped, m.publish, m.unavailable, m.shed, m.bodyBytes, m.auditBytes, m.verify)
 	return m
 }

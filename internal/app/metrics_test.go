@@ -199,6 +199,11 @@ func TestMetricsAfterRealTraffic(t *testing.T) {
 		}
 	})
 
+	// Issue 8 #5: the alert rules and the dashboard query only what runs.
+	t.Run("deploy rules and dashboard name exported metrics", func(t *testing.T) {
+		checkDeployReferences(t, families)
+	})
+
 	t.Run("promtool check metrics", func(t *testing.T) {
 		out := promtool(t, text, "check", "metrics")
 		if strings.TrimSpace(out) != "" {
