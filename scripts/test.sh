@@ -3,9 +3,10 @@
 # engines: embedded chDB (fetched into the cache), the embedded Kafka
 # broker, and Debian's clickhouse-server for the native driver's
 # connection tests (installed and started when possible, else those tests
-# skip), and Debian's prometheus package for promtool (the metrics, alert
+# skip), Debian's prometheus package for promtool (the metrics, alert
 # rule and dashboard checks; installed when missing and run as root, else
-# those tests skip). Then every fuzz target runs briefly.
+# those tests skip), and Debian's chromium for the console's browser tests
+# (likewise). Then every fuzz target runs briefly.
 #   FUZZTIME=10s scripts/test.sh   # longer fuzzing
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +50,18 @@ install_promtool() {
   return 0
 }
 install_promtool
+
+# The console's browser tests (internal/app TestConsoleInBrowser) drive
+# headless Chromium; install Debian's package when it is missing and we
+# are root, as for clickhouse-server. Without it those tests skip.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "test.sh: installing chromium with apt-get (console browser tests)" >&2
+  apt=(apt-get -o DPkg::Lock::Timeout=300 -qq)
+  if ! { DEBIAN_FRONTEND=noninteractive "${apt[@]}" update >&2 &&
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends chromium >&2; }; then
+    echo "test.sh: apt-get install chromium failed; the console browser tests skip" >&2
+  fi
+fi
 
 go vet ./...
 go test -race -count=1 -timeout 20m ./... 2>&1 | tee "$work/test.log"

@@ -21,6 +21,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hookledger/hookledger/console"
 	"github.com/hookledger/hookledger/ingest"
 	"github.com/hookledger/hookledger/internal/config"
 	"github.com/hookledger/hookledger/internal/connlimit"
@@ -202,7 +203,10 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	if a.tiers.Query {
 		a.query = query.New(store, tokens, query.NewCatalog(a.providers.Names(), a.cfg.Sources), a.log)
-		a.serve("query", a.query.Register)
+		a.serve("query", func(e *echo.Echo) {
+			a.query.Register(e)
+			console.Register(e) // the web console, under /console/, reads /v1 like any client
+		})
 	}
 	var watchStore *storage.Store
 	if a.tiers.Process || a.tiers.Query {
