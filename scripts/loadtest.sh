@@ -17,7 +17,7 @@ sed -e "s#data_dir: ./hookledger-data#data_dir: $work/data#" \
     -e "s#listen: 127.0.0.1:8081#listen: 127.0.0.1:$qport#" deploy/hookledger.example.yaml > "$work/config.yaml"
 HOOKLEDGER_KAFKA_PARTITIONS="${PARTITIONS:-0}" HOOKLEDGER_KAFKA_SYNC_WRITES="${SYNC_WRITES:-true}" bin/hookledger run --config "$work/config.yaml" > "$work/log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.5; done
 
 url="http://127.0.0.1:$port/hooks/sw-main"
