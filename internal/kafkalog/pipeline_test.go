@@ -1,6 +1,7 @@
 package kafkalog_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -103,5 +104,65 @@ func TestBehindConsumerFillsBatches(t *testing.T) {
 	defer mu.Unlock()
 	if len(sizes) != 2 || sizes[0] != 1000 || sizes[1] != 1000 {
 		t.Errorf("batch sizes = %v, want two full batches of 1000", sizes)
+	}
+}
+
+// TestConsumerReadsRecordsLargerThanAFetch: a record bigger than one
+// fetch response (fetchBytes, 4 MiB) between small ones is still
+// delivered, whole: the broker returns a first record batch even when it
+// exceeds the fetch's bound.
+func TestConsumerReadsRecordsLargerThanAFetch(t *testing.T) {
+	emb, err := kafkalog.StartEmbedded(kafkalog.EmbeddedOptions{Dir: t.TempDir(), Partitions: 1, MaxMessageBytes: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emb.Close)
+	brokers := emb.Addrs()
+	const topic, group = "large", "large-group"
+	if err := kafkalog.EnsureTopics(context.Background(), brokers, []kafkalog.TopicSpec{
+		{Name: topic, Partitions: 1, ReplicationFactor: 1, MaxMessageBytes: 8 << 20},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	large := make([]byte, 6<<20)
+	for i := range large {
+		large[i] = byte('a' + i%26)
+	}
+	p := kafkalog.NewProducer(brokers, kafkalog.WithMaxMessageBytes(8<<20))
+	for _, v := range [][]byte{[]byte("before"), large, []byte("after")} {
+		if err := p.Publish(context.Background(), kafkalog.Message{Topic: topic, Value: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = p.Close()
+	var mu sync.Mutex
+	var got [][]byte
+	c := kafkalog.NewConsumer(kafkalog.ConsumerOptions{
+		Brokers: brokers, Group: group, Topic: topic, ClientID: group, BatchSize: 10, FlushInterval: 10 * time.Millisecond,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = c.Run(ctx, func(_ context.Context, batch []kafkalog.Fetched) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, f := range batch {
+				got = append(got, f.Value)
+			}
+			return nil
+		})
+		_ = c.Close()
+	}()
+	defer func() { cancel(); <-done }()
+	eventually(t, "three records", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) >= 3
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 3 || string(got[0]) != "before" || !bytes.Equal(got[1], large) || string(got[2]) != "after" {
+		t.Errorf("got %d records (sizes %d...)", len(got), len(got[0]))
 	}
 }
