@@ -3,6 +3,9 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -15,30 +18,36 @@ import (
 // which is unique per item, so the keyset cursor neither skips nor repeats
 // items that share a first-event time.
 
-// messageStates is a subquery with one row per message the scope sees
-// (restricted to provider when set): its first event time, its current
-// status per the SPEC §7 ranking (folded into the aggregate by the
-// materialized view), its latest source and addresses, and the provider
-// time of its first "delivered" event (first_delivered_at, NULL if none).
-// Filters on the sorting key (tenant, provider) go inside, where they
-// narrow what is read; filters on merged values must go outside.
-func (s *Store) messageStates(scope Scope, provider string) string {
+// messageStates is a subquery with one row per message of messages_state
+// (migration 0006) that satisfies w, conditions on its sorting key
+// (tenant, provider, message_id), which narrow what is read: its first
+// event time, its current status per the SPEC §7 ranking, its latest
+// source and addresses, and the provider time of its first "delivered"
+// event (first_delivered_at, NULL if none). Filters on merged values must
+// go outside.
+func (s *Store) messageStates(w where) string {
+	return "SELECT tenant, provider, message_id," +
+		" min(first_event_at) AS first_at," +
+		" max(current) AS best," +
+		" tupleElement(best, 4) AS status," +
+		" tupleElement(best, 2) AS status_at," +
+		" tupleElement(best, 5) AS error_code," +
+		" tupleElement(max(source_latest), 3) AS source," +
+		" tupleElement(max(to_latest), 3) AS to_addr," +
+		" tupleElement(max(from_latest), 3) AS from_addr," +
+		" min(delivered_at) AS first_delivered_at" +
+		" FROM " + s.table("messages_state") + w.String() +
+		" GROUP BY tenant, provider, message_id"
+}
+
+// ownerScope is the condition on (tenant, provider) of a list: the scope,
+// and provider when set.
+func ownerScope(scope Scope, provider string) where {
 	w := where{scope.condition()}
 	if provider != "" {
 		w.add("provider = " + quote(provider))
 	}
-	return "SELECT tenant, provider, message_id," +
-		" min(first_event_at) AS first_at," +
-		" argMaxMerge(current_state) AS current," +
-		" tupleElement(current, 1) AS status," +
-		" tupleElement(current, 2) AS status_at," +
-		" tupleElement(current, 3) AS error_code," +
-		" argMaxMerge(source_state) AS source," +
-		" argMaxIfMerge(to_state) AS to_addr," +
-		" argMaxIfMerge(from_state) AS from_addr," +
-		" min(delivered_at) AS first_delivered_at" +
-		" FROM " + s.table("messages_current") + w.String() +
-		" GROUP BY tenant, provider, message_id"
+	return w
 }
 
 // MessageFilter narrows ListMessages; empty fields do not filter.
@@ -58,26 +67,45 @@ type messageListRow struct {
 // ListMessages lists messages newest first by the provider time of their
 // first event; p's Since and Until bound that time. Items carry the
 // current state and no events, one per (tenant, provider, message_id).
+//
+// It never aggregates the whole history: it reads message_times backwards
+// from the cursor in spans (listSpan), and the state of only the messages
+// those spans name. A span of n events holds the first event of every
+// message that starts in it, so the spans, newest first, give the list in
+// order; the work per page grows with the page size over the share of
+// messages that match the filter, not with the history.
 func (s *Store) ListMessages(ctx context.Context, scope Scope, f MessageFilter, p Page) ([]Message, *Cursor, error) {
-	var w where
+	var match where
 	if f.Status != "" {
-		w.add("status = " + quote(f.Status))
+		match.add("status = " + quote(f.Status))
 	}
 	if f.Source != "" {
-		w.add("source = " + quote(f.Source))
+		match.add("source = " + quote(f.Source))
 	}
 	if f.To != "" {
-		w.add("to_addr = " + quote(f.To))
+		match.add("to_addr = " + quote(f.To))
 	}
 	if f.From != "" {
-		w.add("from_addr = " + quote(f.From))
+		match.add("from_addr = " + quote(f.From))
 	}
-	order := newestFirst(&w, p, "first_at", "message_id")
-	q := "SELECT message_id, provider, tenant, source, status, status_at, to_addr AS `to`, from_addr AS `from`," +
-		" error_code, first_at FROM (" + s.messageStates(scope, f.Provider) + ")" + w.String() + order
-	rows, err := selectAll[messageListRow](ctx, s.conn, q)
-	if err != nil {
-		return nil, nil, fmt.Errorf("storage: list messages: %w", err)
+	want := p.size() + 1
+	span := listSpan{before: p.Until, events: 4 * want}
+	if c := p.After; c != nil && (p.Until == nil || c.At.Before(*p.Until)) {
+		// The cursor's first time is inclusive (the keyset continues
+		// among items that share it); stored times are whole milliseconds.
+		before := c.At.Add(time.Millisecond)
+		span.before = &before
+	}
+	var rows []messageListRow
+	for len(rows) < want {
+		found, err := s.readSpan(ctx, scope, f.Provider, p, match, &span, want-len(rows))
+		if err != nil {
+			return nil, nil, fmt.Errorf("storage: list messages: %w", err)
+		}
+		rows = append(rows, found...)
+		if span.last {
+			break
+		}
 	}
 	rows, next := cutPage(rows, p, func(r messageListRow) Cursor {
 		return Cursor{At: r.FirstAt, ID: r.MessageID, Key: r.Provider, Tenant: r.Tenant}
@@ -87,6 +115,117 @@ func (s *Store) ListMessages(ctx context.Context, scope Scope, f MessageFilter, 
 		out[i] = r.Message
 	}
 	return out, next, nil
+}
+
+// listSpan is where ListMessages reads message_times next: the events
+// before before (nil: no bound), newest first, at most events of them.
+// last is set once a span reached the oldest event the page may use.
+type listSpan struct {
+	before *time.Time
+	events int
+	last   bool
+}
+
+// maxListLookup bounds the messages whose state one query reads by id, so
+// that the query stays well under ClickHouse's max_query_size (256 KiB):
+// an id is at most a few dozen bytes in practice.
+const maxListLookup = 2000
+
+// readSpan reads span's events, then the state of the messages they name,
+// and returns those of them that belong on the page (match and p's keyset
+// and bounds) and whose first event lies in the span, newest first, at most
+// limit. It moves span to the next one: older, or, when every event read
+// shares one time, the same one twice as long.
+func (s *Store) readSpan(ctx context.Context, scope Scope, provider string, p Page, match where, span *listSpan, limit int) ([]messageListRow, error) {
+	w := ownerScope(scope, provider)
+	timeRange(&w, "occurred_at", p.Since, span.before)
+	q := "SELECT occurred_at, tenant, provider, message_id FROM " + s.table("message_times") + w.String() +
+		" ORDER BY occurred_at DESC LIMIT " + strconv.Itoa(span.events)
+	type event struct {
+		OccurredAt time.Time `json:"occurred_at"`
+		Owner
+		MessageID string `json:"message_id"`
+	}
+	events, err := selectAll[event](ctx, s.conn, q)
+	if err != nil {
+		return nil, err
+	}
+	// Every message whose first event is newer than the oldest event read
+	// has that event among those read; one whose first event is exactly as
+	// old may have it among those left, so the next span takes it.
+	var oldest *time.Time
+	if len(events) == span.events {
+		oldest = &events[len(events)-1].OccurredAt
+		if span.before != nil && !oldest.Add(time.Millisecond).Before(*span.before) {
+			span.events *= 2 // one instant holds every event read: read further
+			return nil, nil
+		}
+	}
+	seen := map[string]bool{}
+	var ids []string
+	for _, e := range events {
+		key := quoteList([]string{e.Tenant, e.Provider, e.MessageID})
+		if !seen[key] {
+			seen[key] = true
+			ids = append(ids, key)
+		}
+	}
+	var out []messageListRow
+	for len(ids) > 0 {
+		n := min(len(ids), maxListLookup)
+		rows, err := s.pageStates(ctx, scope, p, match, ids[:n], oldest, limit)
+		if err != nil {
+			return nil, err
+		}
+		out = mergeNewestFirst(out, rows, limit)
+		ids = ids[n:]
+	}
+	if oldest == nil {
+		span.last = true
+	} else {
+		before := oldest.Add(time.Millisecond)
+		span.before, span.events = &before, span.events*2
+	}
+	return out, nil
+}
+
+// pageStates returns, newest first and at most limit, the messages among
+// ids (rendered (tenant, provider, message_id) tuples) that match and fall
+// within p's bounds and keyset, and whose first event is after oldest (if
+// set).
+func (s *Store) pageStates(ctx context.Context, scope Scope, p Page, match where, ids []string, oldest *time.Time, limit int) ([]messageListRow, error) {
+	w := append(where{}, match...)
+	if oldest != nil {
+		w.add("first_at > " + timeLiteral(*oldest))
+	}
+	order := newestFirst(&w, Page{Since: p.Since, Until: p.Until, After: p.After, Limit: limit - 1}, "first_at", "message_id")
+	q := "SELECT message_id, provider, tenant, source, status, status_at, to_addr AS `to`, from_addr AS `from`," +
+		" error_code, first_at FROM (" + s.messageStates(where{scope.condition(), "(tenant, provider, message_id) IN (" + strings.Join(ids, ", ") + ")"}) + ")" +
+		w.String() + order
+	return selectAll[messageListRow](ctx, s.conn, q)
+}
+
+// mergeNewestFirst merges two lists ordered newest first by the list
+// keyset into one, keeping at most limit items.
+func mergeNewestFirst(a, b []messageListRow, limit int) []messageListRow {
+	out := append(a, b...)
+	slices.SortFunc(out, func(x, y messageListRow) int { return -compareListKey(x, y) })
+	return out[:min(len(out), limit)]
+}
+
+// compareListKey orders list rows by (first_at, provider, message_id,
+// tenant), the keyset newestFirst pages on.
+func compareListKey(x, y messageListRow) int {
+	if c := x.FirstAt.Compare(y.FirstAt); c != 0 {
+		return c
+	}
+	if c := strings.Compare(x.Provider, y.Provider); c != 0 {
+		return c
+	}
+	if c := strings.Compare(x.MessageID, y.MessageID); c != 0 {
+		return c
+	}
+	return strings.Compare(x.Tenant, y.Tenant)
 }
 
 // CallFilter narrows ListCalls; empty fields do not filter.

@@ -131,7 +131,7 @@ func (s *Store) MessageStats(ctx context.Context, scope Scope, q StatsQuery) ([]
 		" quantileExactWeighted(0.5)(seconds_to_delivered, 1) AS p50," +
 		" quantileExactWeighted(0.95)(seconds_to_delivered, 1) AS p95" +
 		" FROM (SELECT first_at, provider, source, status, " + secondsToDelivered + " AS seconds_to_delivered" +
-		" FROM (" + s.messageStates(scope, "") + ")" + w.String() + ")" +
+		" FROM (" + s.messageStates(where{scope.condition()}) + ")" + w.String() + ")" +
 		" GROUP BY start, bucket_key ORDER BY start, bucket_key"
 	type statsRow struct {
 		Start  time.Time         `json:"start"`

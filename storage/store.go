@@ -89,7 +89,7 @@ type migrationRow struct {
 var retentionColumns = map[string]string{
 	"callbacks": "received_at", "message_events": "received_at",
 	"replies": "received_at", "call_events": "received_at", "dead_letters": "received_at",
-	"messages_current": "last_received_at", "calls_current": "last_received_at",
+	"messages_state": "last_received_at", "message_times": "received_at", "calls_current": "last_received_at",
 }
 
 // ApplyRetention sets (or, for 0, removes) the TTL of every history table.
@@ -210,16 +210,16 @@ func (s *Store) TruncateNormalised(ctx context.Context) error {
 	return nil
 }
 
-// currentStateTables are the aggregated tables that migration 0002's
-// materialized views feed from message_events and call_events.
-var currentStateTables = []string{"messages_current", "calls_current"}
+// currentStateTables are the tables that materialized views feed from
+// message_events (migration 0006) and call_events (0002, 0004).
+var currentStateTables = []string{"messages_state", "message_times", "calls_current"}
 
 // backfillMigration is the migration whose statements fill the
 // current-state tables from the event tables.
-const backfillMigration = "0003_backfill_current_state"
+const backfillMigration = "0007_backfill_message_lists"
 
-// RebuildCurrentState recomputes messages_current and calls_current from
-// the event tables.
+// RebuildCurrentState recomputes messages_state, message_times and
+// calls_current from the event tables.
 //
 // The materialized views only ever add to the current state. A replay that
 // stores a different row under an existing dedup key (after a corrected

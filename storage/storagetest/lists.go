@@ -343,6 +343,8 @@ func testCurrentStateBackfill(t *testing.T, s *storage.Store) {
 	for _, stmt := range []string{
 		"DROP VIEW IF EXISTS %s.messages_current_mv", "DROP VIEW IF EXISTS %s.calls_current_mv",
 		"DROP TABLE IF EXISTS %s.messages_current", "DROP TABLE IF EXISTS %s.calls_current",
+		"DROP VIEW IF EXISTS %s.messages_state_mv", "DROP VIEW IF EXISTS %s.message_times_mv",
+		"DROP TABLE IF EXISTS %s.messages_state", "DROP TABLE IF EXISTS %s.message_times",
 		"TRUNCATE TABLE %s.schema_migrations",
 	} {
 		if err := s.Conn().Exec(ctx, fmt.Sprintf(stmt, s.Database())); err != nil {
