@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookledger/hookledger/schema"
 )
 
 // Lists of messages and calls read the current-state tables (migration
@@ -69,43 +71,16 @@ type messageListRow struct {
 // current state and no events, one per (tenant, provider, message_id).
 //
 // It never aggregates the whole history: it reads message_times backwards
-// from the cursor in spans (listSpan), and the state of only the messages
-// those spans name. A span of n events holds the first event of every
-// message that starts in it, so the spans, newest first, give the list in
-// order; the work per page grows with the page size over the share of
-// messages that match the filter, not with the history.
+// from the cursor in spans (listScan), and the state of only the messages
+// those spans name. A span holds the first event of every message that
+// starts in it, so the spans, newest first, give the list in order; the
+// work per page grows with the page size over the share of messages that
+// match the filter, not with the history.
 func (s *Store) ListMessages(ctx context.Context, scope Scope, f MessageFilter, p Page) ([]Message, *Cursor, error) {
-	var match where
-	if f.Status != "" {
-		match.add("status = " + quote(f.Status))
-	}
-	if f.Source != "" {
-		match.add("source = " + quote(f.Source))
-	}
-	if f.To != "" {
-		match.add("to_addr = " + quote(f.To))
-	}
-	if f.From != "" {
-		match.add("from_addr = " + quote(f.From))
-	}
-	want := p.size() + 1
-	span := listSpan{before: p.Until, events: 4 * want}
-	if c := p.After; c != nil && (p.Until == nil || c.At.Before(*p.Until)) {
-		// The cursor's first time is inclusive (the keyset continues
-		// among items that share it); stored times are whole milliseconds.
-		before := c.At.Add(time.Millisecond)
-		span.before = &before
-	}
-	var rows []messageListRow
-	for len(rows) < want {
-		found, err := s.readSpan(ctx, scope, f.Provider, p, match, &span, want-len(rows))
-		if err != nil {
-			return nil, nil, fmt.Errorf("storage: list messages: %w", err)
-		}
-		rows = append(rows, found...)
-		if span.last {
-			break
-		}
+	l := s.newListScan(scope, f, p)
+	rows, err := l.run(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("storage: list messages: %w", err)
 	}
 	rows, next := cutPage(rows, p, func(r messageListRow) Cursor {
 		return Cursor{At: r.FirstAt, ID: r.MessageID, Key: r.Provider, Tenant: r.Tenant}
@@ -117,13 +92,86 @@ func (s *Store) ListMessages(ctx context.Context, scope Scope, f MessageFilter, 
 	return out, next, nil
 }
 
-// listSpan is where ListMessages reads message_times next: the events
-// before before (nil: no bound), newest first, at most events of them.
-// last is set once a span reached the oldest event the page may use.
-type listSpan struct {
-	before *time.Time
-	events int
-	last   bool
+// listScan is one ListMessages call: it reads message_times newest first,
+// a span at a time (the events before before, nil meaning no bound, at
+// most events of them), until it has a page and the next item or has read
+// every event the page may use (done).
+type listScan struct {
+	s        *Store
+	scope    Scope
+	provider string
+	page     Page
+	match    where // conditions on a message's merged state
+	want     int   // items to find: the page and one more
+	before   *time.Time
+	events   int
+	done     bool
+	// A list by status passes over a message whose events include a higher
+	// rank than the status's. complete says whether every event after the
+	// current span has been read (a first page with no until): then a
+	// message can have the status only if withStatus holds it.
+	status     string
+	rank       int // -1 when status is not of the vocabulary
+	complete   bool
+	withStatus map[string]bool
+}
+
+func (s *Store) newListScan(scope Scope, f MessageFilter, p Page) *listScan {
+	l := &listScan{s: s, scope: scope, provider: f.Provider, page: p, want: p.size() + 1, before: p.Until,
+		status: f.Status, rank: -1, complete: p.After == nil && p.Until == nil, withStatus: map[string]bool{}}
+	l.events = 4 * l.want
+	if f.Status != "" {
+		l.match.add("status = " + quote(f.Status))
+		if r, ok := schema.MessageStatusRank(f.Status); ok {
+			l.rank = int(r)
+		}
+	}
+	if f.Source != "" {
+		l.match.add("source = " + quote(f.Source))
+	}
+	if f.To != "" {
+		l.match.add("to_addr = " + quote(f.To))
+	}
+	if f.From != "" {
+		l.match.add("from_addr = " + quote(f.From))
+	}
+	if c := p.After; c != nil && (p.Until == nil || c.At.Before(*p.Until)) {
+		// The cursor's first time is inclusive (the keyset continues
+		// among items that share it); stored times are whole milliseconds.
+		before := c.At.Add(time.Millisecond)
+		l.before = &before
+	}
+	return l
+}
+
+func (l *listScan) run(ctx context.Context) ([]messageListRow, error) {
+	if l.status != "" {
+		// A message has its current status from one of its events: when no
+		// event since the page's start has it, nothing does.
+		any, err := l.anyWithStatus(ctx)
+		if err != nil || !any {
+			return nil, err
+		}
+	}
+	var rows []messageListRow
+	for len(rows) < l.want && !l.done {
+		found, err := l.next(ctx, l.want-len(rows))
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, found...)
+	}
+	return rows, nil
+}
+
+// anyWithStatus reports whether an event at or after the page's Since has
+// the status (the set index answers without reading when none has).
+func (l *listScan) anyWithStatus(ctx context.Context) (bool, error) {
+	w := ownerScope(l.scope, l.provider)
+	w.add("status = " + quote(l.status))
+	timeRange(&w, "occurred_at", l.page.Since, nil)
+	rows, err := selectAll[struct{ N int }](ctx, l.s.conn, "SELECT 1 AS n FROM "+l.s.table("message_times")+w.String()+" LIMIT 1")
+	return len(rows) > 0, err
 }
 
 // maxListLookup bounds the messages whose state one query reads by id, so
@@ -131,22 +179,26 @@ type listSpan struct {
 // an id is at most a few dozen bytes in practice.
 const maxListLookup = 2000
 
-// readSpan reads span's events, then the state of the messages they name,
-// and returns those of them that belong on the page (match and p's keyset
-// and bounds) and whose first event lies in the span, newest first, at most
-// limit. It moves span to the next one: older, or, when every event read
-// shares one time, the same one twice as long.
-func (s *Store) readSpan(ctx context.Context, scope Scope, provider string, p Page, match where, span *listSpan, limit int) ([]messageListRow, error) {
-	w := ownerScope(scope, provider)
-	timeRange(&w, "occurred_at", p.Since, span.before)
-	q := "SELECT occurred_at, tenant, provider, message_id FROM " + s.table("message_times") + w.String() +
-		" ORDER BY occurred_at DESC LIMIT " + strconv.Itoa(span.events)
-	type event struct {
-		OccurredAt time.Time `json:"occurred_at"`
-		Owner
-		MessageID string `json:"message_id"`
-	}
-	events, err := selectAll[event](ctx, s.conn, q)
+// spanEvent is a message_times row.
+type spanEvent struct {
+	OccurredAt time.Time `json:"occurred_at"`
+	Owner
+	MessageID  string `json:"message_id"`
+	Status     string `json:"status"`
+	StatusRank int    `json:"status_rank"`
+}
+
+// next reads the next span's events, then the state of the messages they
+// name that may have the status, and returns those that belong on the page
+// (match and the page's keyset and bounds) and whose first event lies in
+// the span, newest first, at most limit. It moves to the next span: older,
+// or, when every event read shares one time, the same one twice as long.
+func (l *listScan) next(ctx context.Context, limit int) ([]messageListRow, error) {
+	w := ownerScope(l.scope, l.provider)
+	timeRange(&w, "occurred_at", l.page.Since, l.before)
+	q := "SELECT occurred_at, tenant, provider, message_id, status, status_rank FROM " + l.s.table("message_times") + w.String() +
+		" ORDER BY occurred_at DESC LIMIT " + strconv.Itoa(l.events)
+	events, err := selectAll[spanEvent](ctx, l.s.conn, q)
 	if err != nil {
 		return nil, err
 	}
@@ -154,26 +206,18 @@ func (s *Store) readSpan(ctx context.Context, scope Scope, provider string, p Pa
 	// has that event among those read; one whose first event is exactly as
 	// old may have it among those left, so the next span takes it.
 	var oldest *time.Time
-	if len(events) == span.events {
+	if len(events) == l.events {
 		oldest = &events[len(events)-1].OccurredAt
-		if span.before != nil && !oldest.Add(time.Millisecond).Before(*span.before) {
-			span.events *= 2 // one instant holds every event read: read further
+		if l.before != nil && !oldest.Add(time.Millisecond).Before(*l.before) {
+			l.events *= 2 // one instant holds every event read: read further
 			return nil, nil
 		}
 	}
-	seen := map[string]bool{}
-	var ids []string
-	for _, e := range events {
-		key := quoteList([]string{e.Tenant, e.Provider, e.MessageID})
-		if !seen[key] {
-			seen[key] = true
-			ids = append(ids, key)
-		}
-	}
+	ids := l.candidates(events)
 	var out []messageListRow
 	for len(ids) > 0 {
 		n := min(len(ids), maxListLookup)
-		rows, err := s.pageStates(ctx, scope, p, match, ids[:n], oldest, limit)
+		rows, err := l.s.pageStates(ctx, l.scope, l.page, l.match, ids[:n], oldest, limit)
 		if err != nil {
 			return nil, err
 		}
@@ -181,12 +225,47 @@ func (s *Store) readSpan(ctx context.Context, scope Scope, provider string, p Pa
 		ids = ids[n:]
 	}
 	if oldest == nil {
-		span.last = true
+		l.done = true
 	} else {
 		before := oldest.Add(time.Millisecond)
-		span.before, span.events = &before, span.events*2
+		l.before, l.events = &before, l.events*2
 	}
 	return out, nil
+}
+
+// candidates returns the messages events name, as rendered (tenant,
+// provider, message_id) tuples, less those that cannot have the status.
+func (l *listScan) candidates(events []spanEvent) []string {
+	type seen struct {
+		key     string
+		maxRank int
+	}
+	var order []*seen
+	byKey := map[string]*seen{}
+	for _, e := range events {
+		key := quoteList([]string{e.Tenant, e.Provider, e.MessageID})
+		m, ok := byKey[key]
+		if !ok {
+			m = &seen{key: key}
+			byKey[key] = m
+			order = append(order, m)
+		}
+		m.maxRank = max(m.maxRank, e.StatusRank)
+		if l.status != "" && e.Status == l.status {
+			l.withStatus[key] = true
+		}
+	}
+	ids := make([]string, 0, len(order))
+	for _, m := range order {
+		if l.rank >= 0 && m.maxRank > l.rank {
+			continue // its current status ranks at least as high
+		}
+		if l.status != "" && l.complete && !l.withStatus[m.key] {
+			continue // every event it has since this span was read: none has the status
+		}
+		ids = append(ids, m.key)
+	}
+	return ids
 }
 
 // pageStates returns, newest first and at most limit, the messages among
@@ -198,7 +277,7 @@ func (s *Store) pageStates(ctx context.Context, scope Scope, p Page, match where
 	if oldest != nil {
 		w.add("first_at > " + timeLiteral(*oldest))
 	}
-	order := newestFirst(&w, Page{Since: p.Since, Until: p.Until, After: p.After, Limit: limit - 1}, "first_at", "message_id")
+	order := newestFirst(&w, Page{Since: p.Since, Until: p.Until, After: p.After, Limit: limit}, "first_at", "message_id")
 	q := "SELECT message_id, provider, tenant, source, status, status_at, to_addr AS `to`, from_addr AS `from`," +
 		" error_code, first_at FROM (" + s.messageStates(where{scope.condition(), "(tenant, provider, message_id) IN (" + strings.Join(ids, ", ") + ")"}) + ")" +
 		w.String() + order

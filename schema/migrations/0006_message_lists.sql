@@ -60,19 +60,24 @@ GROUP BY tenant, provider, message_id;
 -- state (Store.ListMessages). A message's first event is the oldest of its
 -- rows here, so every message whose first event lies in the span read is
 -- among the rows read. Duplicate rows (redeliveries) only repeat a
--- candidate.
+-- candidate. Each row's status and rank let a list by status pass over
+-- messages that cannot have it (a higher rank seen, or, on a first page,
+-- no event with that status); the set index finds at once that no event
+-- has a status.
 CREATE TABLE IF NOT EXISTS {db}.message_times
 (
     occurred_at DateTime64(3, 'UTC'),
     tenant      LowCardinality(String),
     provider    LowCardinality(String),
     message_id  String,
+    status      LowCardinality(String),
     status_rank UInt8,
-    received_at DateTime64(3, 'UTC')
+    received_at DateTime64(3, 'UTC'),
+    INDEX idx_status status TYPE set(0) GRANULARITY 1
 )
 ENGINE = MergeTree
 ORDER BY (occurred_at, tenant, provider, message_id);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.message_times_mv TO {db}.message_times AS
-SELECT occurred_at, tenant, provider, message_id, status_rank, received_at
+SELECT occurred_at, tenant, provider, message_id, status, status_rank, received_at
 FROM {db}.message_events;

@@ -25,8 +25,8 @@ SELECT
 FROM {db}.message_events FINAL
 GROUP BY tenant, provider, message_id;
 
-INSERT INTO {db}.message_times (occurred_at, tenant, provider, message_id, status_rank, received_at)
-SELECT occurred_at, tenant, provider, message_id, status_rank, received_at
+INSERT INTO {db}.message_times (occurred_at, tenant, provider, message_id, status, status_rank, received_at)
+SELECT occurred_at, tenant, provider, message_id, status, status_rank, received_at
 FROM {db}.message_events FINAL;
 
 INSERT INTO {db}.calls_current (tenant, provider, call_id, first_event_at, last_received_at, duration_seconds,
