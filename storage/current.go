@@ -118,7 +118,7 @@ type listScan struct {
 
 func (s *Store) newListScan(scope Scope, f MessageFilter, p Page) *listScan {
 	l := &listScan{s: s, scope: scope, provider: f.Provider, page: p, want: p.size() + 1, before: p.Until,
-		status: f.Status, rank: -1, complete: p.After == nil && p.Until == nil, withStatus: map[string]bool{}}
+		status: f.Status, rank: -1, complete: f.Status != "" && p.After == nil && p.Until == nil, withStatus: map[string]bool{}}
 	l.events = 4 * l.want
 	if f.Status != "" {
 		l.match.add("status = " + quote(f.Status))
@@ -173,6 +173,10 @@ func (l *listScan) anyWithStatus(ctx context.Context) (bool, error) {
 	rows, err := selectAll[struct{ N int }](ctx, l.s.conn, "SELECT 1 AS n FROM "+l.s.table("message_times")+w.String()+" LIMIT 1")
 	return len(rows) > 0, err
 }
+
+// maxWithStatus bounds the messages a first page remembers as having an
+// event with the status it lists.
+const maxWithStatus = 100_000
 
 // maxListLookup bounds the messages whose state one query reads by id, so
 // that the query stays well under ClickHouse's max_query_size (256 KiB):
@@ -251,9 +255,14 @@ func (l *listScan) candidates(events []spanEvent) []string {
 			order = append(order, m)
 		}
 		m.maxRank = max(m.maxRank, e.StatusRank)
-		if l.status != "" && e.Status == l.status {
+		if l.complete && e.Status == l.status {
 			l.withStatus[key] = true
 		}
+	}
+	if len(l.withStatus) > maxWithStatus {
+		// Remembering more would hold memory in proportion to the history:
+		// look the rest up instead.
+		l.complete, l.withStatus = false, nil
 	}
 	ids := make([]string, 0, len(order))
 	for _, m := range order {

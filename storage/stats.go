@@ -132,7 +132,11 @@ func (s *Store) MessageStats(ctx context.Context, scope Scope, q StatsQuery) ([]
 		" quantileExactWeighted(0.95)(seconds_to_delivered, 1) AS p95" +
 		" FROM (SELECT first_at, provider, source, status, " + secondsToDelivered + " AS seconds_to_delivered" +
 		" FROM (" + s.messageStates(where{scope.condition()}) + ")" + w.String() + ")" +
-		" GROUP BY start, bucket_key ORDER BY start, bucket_key"
+		" GROUP BY start, bucket_key ORDER BY start, bucket_key" +
+		// Per message, messages_state is read in its sorting key's order and
+		// each message folded as soon as its rows have passed, so the
+		// memory the query needs is the buckets', not the messages'.
+		" SETTINGS optimize_aggregation_in_order = 1"
 	type statsRow struct {
 		Start  time.Time         `json:"start"`
 		Key    string            `json:"bucket_key"`
