@@ -103,29 +103,17 @@ func ownerOrder(a, b Owner) int {
 // each with its own events oldest first. More than one means the id is
 // ambiguous. It returns ErrNotFound when the scope sees none.
 //
-// The owners come first from messages_state, whose small granules find an
-// id in any owner at once; the events are then read by their full sorting
-// key prefix (tenant, message_id, provider), one granule per part, instead
-// of one per tenant and part.
+// It reads message_events_by_id (migration 0006), sorted by message id
+// first in small granules: one granule per part, whatever the tenant.
 func (s *Store) Messages(ctx context.Context, scope Scope, id string, want Owner) ([]Message, error) {
-	owners, err := s.messageOwners(ctx, scope, id, want)
-	if err != nil {
-		return nil, fmt.Errorf("storage: read message %q: %w", id, err)
-	}
-	if len(owners) == 0 {
-		return nil, ErrNotFound
-	}
-	keys := make([]string, len(owners))
-	for i, o := range owners {
-		keys[i] = quoteList([]string{o.Tenant, id, o.Provider})
-	}
-	w := where{scope.condition(), "(tenant, message_id, provider) IN (" + strings.Join(keys, ", ") + ")"}
+	w := where{scope.condition(), "message_id = " + quote(id)}
+	want.narrow(&w)
 	q := "SELECT event_id, tenant, source, provider, message_id, status, status_rank," +
 		" provider_status, occurred_at, received_at, `to`, `from`, error_code, error_detail FROM " +
-		s.table("message_events") + " FINAL" + w.String() + " ORDER BY tenant, provider, occurred_at, received_at, dedup_key"
+		s.table("message_events_by_id") + " FINAL" + w.String() + " ORDER BY tenant, provider, occurred_at, received_at, dedup_key"
 	byOwner := map[Owner]*Message{}
 	best := map[Owner]schema.MessageEvent{}
-	err = s.conn.Select(ctx, q, func(row []byte) error {
+	err := s.conn.Select(ctx, q, func(row []byte) error {
 		var r schema.MessageEvent
 		if err := json.Unmarshal(row, &r); err != nil {
 			return err
@@ -168,14 +156,6 @@ func (s *Store) Messages(ctx context.Context, scope Scope, id string, want Owner
 	}
 	slices.SortFunc(out, func(a, b Message) int { return ownerOrder(a.Owner(), b.Owner()) })
 	return out, nil
-}
-
-// messageOwners returns the owners in scope, narrowed to want's set
-// fields, that know message id.
-func (s *Store) messageOwners(ctx context.Context, scope Scope, id string, want Owner) ([]Owner, error) {
-	w := where{scope.condition(), "message_id = " + quote(id)}
-	want.narrow(&w)
-	return selectAll[Owner](ctx, s.conn, "SELECT DISTINCT tenant, provider FROM "+s.table("messages_state")+w.String())
 }
 
 // Callback is one stored raw request (SPEC §9 /v1/callbacks/{id}).

@@ -89,7 +89,8 @@ type migrationRow struct {
 var retentionColumns = map[string]string{
 	"callbacks": "received_at", "message_events": "received_at",
 	"replies": "received_at", "call_events": "received_at", "dead_letters": "received_at",
-	"messages_state": "last_received_at", "message_times": "received_at", "calls_current": "last_received_at",
+	"messages_state": "last_received_at", "message_times": "received_at", "message_events_by_id": "received_at",
+	"calls_current": "last_received_at",
 }
 
 // ApplyRetention sets (or, for 0, removes) the TTL of every history table.
@@ -202,7 +203,7 @@ func anySlice[T any](in []T) []any {
 // TruncateNormalised empties the normalised tables and the current state
 // derived from them, for a replay that rebuilds them from the raw topic.
 func (s *Store) TruncateNormalised(ctx context.Context) error {
-	for _, t := range append([]string{"message_events", "replies", "call_events"}, currentStateTables...) {
+	for _, t := range append([]string{"message_events", "message_events_by_id", "replies", "call_events"}, currentStateTables...) {
 		if err := s.conn.Exec(ctx, "TRUNCATE TABLE IF EXISTS "+s.table(t)); err != nil {
 			return fmt.Errorf("storage: truncate %s: %w", t, err)
 		}
@@ -219,7 +220,10 @@ var currentStateTables = []string{"messages_state", "message_times", "calls_curr
 const backfillMigration = "0007_backfill_message_lists"
 
 // RebuildCurrentState recomputes messages_state, message_times and
-// calls_current from the event tables.
+// calls_current from the event tables, and inserts every event's current
+// version into message_events_by_id once more (which it does not empty,
+// so that timelines stay readable meanwhile: FINAL keeps the version
+// inserted last, the current one).
 //
 // The materialized views only ever add to the current state. A replay that
 // stores a different row under an existing dedup key (after a corrected

@@ -1,7 +1,9 @@
--- Fills messages_state and message_times (0006) from the events stored
+-- Fills messages_state, message_times and message_events_by_id (0006) from the events stored
 -- before their views existed, and calls_current as 0003 does. It is also
--- how Store.RebuildCurrentState refills every current-state table after
--- truncating them, so it must aggregate exactly as the views do.
+-- how Store.RebuildCurrentState refills the current-state tables after
+-- truncating them (message_events_by_id it does not truncate: the copy
+-- below inserts each event's current version last), so it must aggregate
+-- exactly as the views do.
 --
 -- Running it twice, or while the views are also inserting, is harmless:
 -- every aggregate is a min or max, which duplicates cannot change, and a
@@ -27,6 +29,12 @@ GROUP BY tenant, provider, message_id;
 
 INSERT INTO {db}.message_times (occurred_at, tenant, provider, message_id, status, status_rank, received_at)
 SELECT occurred_at, tenant, provider, message_id, status, status_rank, received_at
+FROM {db}.message_events FINAL;
+
+INSERT INTO {db}.message_events_by_id (dedup_key, event_id, tenant, source, provider, message_id, status, status_rank,
+    provider_status, occurred_at, received_at, `to`, `from`, error_code, error_detail)
+SELECT dedup_key, event_id, tenant, source, provider, message_id, status, status_rank, provider_status,
+    occurred_at, received_at, `to`, `from`, error_code, error_detail
 FROM {db}.message_events FINAL;
 
 INSERT INTO {db}.calls_current (tenant, provider, call_id, first_event_at, last_received_at, duration_seconds,

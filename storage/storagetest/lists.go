@@ -345,6 +345,7 @@ func testCurrentStateBackfill(t *testing.T, s *storage.Store) {
 		"DROP TABLE IF EXISTS %s.messages_current", "DROP TABLE IF EXISTS %s.calls_current",
 		"DROP VIEW IF EXISTS %s.messages_state_mv", "DROP VIEW IF EXISTS %s.message_times_mv",
 		"DROP TABLE IF EXISTS %s.messages_state", "DROP TABLE IF EXISTS %s.message_times",
+		"DROP VIEW IF EXISTS %s.message_events_by_id_mv", "DROP TABLE IF EXISTS %s.message_events_by_id",
 		"TRUNCATE TABLE %s.schema_migrations",
 	} {
 		if err := s.Conn().Exec(ctx, fmt.Sprintf(stmt, s.Database())); err != nil {
@@ -362,6 +363,9 @@ func testCurrentStateBackfill(t *testing.T, s *storage.Store) {
 	got := listMessages(t, s, all, storage.MessageFilter{Status: "delivered"}, storage.Page{})
 	if len(got) != 1 || got[0].MessageID != "OLD" {
 		t.Errorf("after upgrade: %+v", got)
+	}
+	if read, err := s.Messages(ctx, all, "OLD", storage.Owner{}); err != nil || len(read) != 1 || len(read[0].Events) != 2 {
+		t.Errorf("read after upgrade: %+v %v", read, err)
 	}
 	// And the views feed them from now on.
 	insert(t, s, calls(callEvent("acme", "vonage", "OLDCALL", "completed", "", time.Minute, time.Minute)))
