@@ -21,7 +21,10 @@ type Conn interface {
 	Exec(ctx context.Context, query string) error
 	// Insert appends rows to table ("db.table") in one block. Each row is a
 	// struct (or pointer to one) whose `ch` tags name the columns; its
-	// `json` tags must name them identically.
+	// `json` tags must name them identically. Field types are those both
+	// drivers write as the column's type: string, bool, uint8..uint64,
+	// int64, float64, uuid.UUID, time.Time (DateTime64), []string and
+	// map[string][]string; anything else fails the insert on chDB.
 	Insert(ctx context.Context, table string, rows []any) error
 	// Select runs query and calls fn with each result row as a JSON object
 	// keyed by column name. fn must not keep row after it returns.

@@ -100,9 +100,10 @@ func (p *rowPlan) appendRow(b []byte, row unsafe.Pointer) []byte {
 }
 
 var (
-	timeType  = reflect.TypeFor[time.Time]()
-	uuidType  = reflect.TypeFor[uuid.UUID]()
-	headerMap = reflect.TypeFor[map[string][]string]()
+	timeType    = reflect.TypeFor[time.Time]()
+	uuidType    = reflect.TypeFor[uuid.UUID]()
+	headerMap   = reflect.TypeFor[map[string][]string]()
+	stringSlice = reflect.TypeFor[[]string]()
 )
 
 // encoderFor returns the RowBinary encoder of a Go field type into a
@@ -141,6 +142,19 @@ func encoderFor(goType reflect.Type, chType string) (func([]byte, unsafe.Pointer
 		return dateTime64Encoder(base)
 	case goType == headerMap && base == "Map(String, Array(String))":
 		return appendHeaderMap, nil
+	case goType == stringSlice && base == "Array(String)":
+		return func(b []byte, p unsafe.Pointer) []byte {
+			vs := *(*[]string)(p)
+			b = binary.AppendUvarint(b, uint64(len(vs)))
+			for _, v := range vs {
+				b = appendString(b, v)
+			}
+			return b
+		}, nil
+	case goType.Kind() == reflect.Float64 && base == "Float64":
+		return func(b []byte, p unsafe.Pointer) []byte {
+			return binary.LittleEndian.AppendUint64(b, math.Float64bits(*(*float64)(p)))
+		}, nil
 	}
 	return nil, fmt.Errorf("no RowBinary encoding of Go %v as %s", goType, chType)
 }

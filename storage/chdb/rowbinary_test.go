@@ -25,11 +25,13 @@ type every struct {
 	T3  time.Time           `ch:"t3"`
 	T6  time.Time           `ch:"t6"`
 	H   map[string][]string `ch:"h"`
+	A   []string            `ch:"a"`
+	F   float64             `ch:"f"`
 	Not string              `ch:"-"`
 }
 
 const everyTable = `(s String, lc LowCardinality(String), b Bool, u8 UInt8, u16 UInt16, u32 UInt32, u64 UInt64,
-	i64 Int64, id UUID, t3 DateTime64(3, 'UTC'), t6 DateTime64(6), h Map(String, Array(String)),
+	i64 Int64, id UUID, t3 DateTime64(3, 'UTC'), t6 DateTime64(6), h Map(String, Array(String)), a Array(String), f Float64,
 	extra String DEFAULT 'default') ENGINE = MergeTree ORDER BY s`
 
 // TestInsertEveryType writes one row of every supported type (values and
@@ -45,14 +47,14 @@ func TestInsertEveryType(t *testing.T) {
 	row := every{
 		S: "a\x00b\n\nc", LC: "low", B: true, U8: 255, U16: 65535, U32: 1 << 31, U64: 1<<64 - 1, I64: -42,
 		ID: uuid.MustParse("0193d4a8-7b1c-7def-8123-456789abcdef"), T3: at, T6: at,
-		H: map[string][]string{"X-B": {"2", ""}, "X-A": {"1"}}, Not: "not a column",
+		H: map[string][]string{"X-B": {"2", ""}, "X-A": {"1"}}, A: []string{"x", "", "y"}, F: -0.5, Not: "not a column",
 	}
 	if err := conn.Insert(ctx, table, []any{row, &row}); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	err := conn.Select(ctx, "SELECT s, lc, b, u8, u16, u32, u64, i64, id, toUnixTimestamp64Milli(t3) AS t3, "+
-		"toUnixTimestamp64Micro(t6) AS t6, h, extra FROM "+table, func(row []byte) error {
+		"toUnixTimestamp64Micro(t6) AS t6, h, a, f, extra FROM "+table, func(row []byte) error {
 		got = append(got, string(row))
 		return nil
 	})
@@ -61,7 +63,7 @@ func TestInsertEveryType(t *testing.T) {
 	}
 	want := `{"s":"a\u0000b\n\nc","lc":"low","b":true,"u8":255,"u16":65535,"u32":2147483648,` +
 		`"u64":18446744073709551615,"i64":-42,"id":"0193d4a8-7b1c-7def-8123-456789abcdef","t3":-1877,` +
-		`"t6":-1876544,"h":{"X-A":["1"],"X-B":["2",""]},"extra":"default"}`
+		`"t6":-1876544,"h":{"X-A":["1"],"X-B":["2",""]},"a":["x","","y"],"f":-0.5,"extra":"default"}`
 	if len(got) != 2 || got[0] != want || got[1] != want {
 		t.Errorf("rows = %q\nwant twice %s", got, want)
 	}
