@@ -5,6 +5,12 @@
 #   docker build -t hookledger .
 #   docker run --rm hookledger --help
 #
+# Version: the build context has no .git (.dockerignore), so pass what to
+# report (`hookledger version`, hookledger_build_info and the OCI labels):
+#
+#   docker build --build-arg VERSION=v1.2.3 --build-arg REVISION=$(git rev-parse HEAD) \
+#     --build-arg CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ) -t hookledger:v1.2.3 .
+#
 # Needs BuildKit (the default builder since Docker 23): cache mounts and the
 # automatic BUILDPLATFORM/TARGETOS/TARGETARCH arguments. Cross-builds, e.g.
 # `docker buildx build --platform linux/arm64 .`, compile natively for the
@@ -25,6 +31,10 @@
 FROM --platform=$BUILDPLATFORM golang:1.26-bookworm AS build
 ARG TARGETOS
 ARG TARGETARCH
+# Linked into the binary (internal/buildinfo); empty: what the toolchain
+# recorded ("(devel)", revision "unknown").
+ARG VERSION=
+ARG REVISION=
 WORKDIR /src
 
 # Modules first, so a source change does not download them again. go.mod
@@ -39,12 +49,30 @@ COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -tags nochdb -trimpath -ldflags='-s -w' -o /out/hookledger ./cmd/hookledger \
+    go build -tags nochdb -trimpath \
+      -ldflags="-s -w -X github.com/hookledger/hookledger/internal/buildinfo.version=${VERSION} -X github.com/hookledger/hookledger/internal/buildinfo.revision=${REVISION}" \
+      -o /out/hookledger ./cmd/hookledger \
  && mkdir -p /out/data
 
 # distroless/static: CA certificates, tzdata, /etc/passwd with nonroot
 # (65532), nothing else. No shell, so no shell-form RUN/HEALTHCHECK below.
 FROM gcr.io/distroless/static-debian13:nonroot
+
+# OCI image annotations (https://github.com/opencontainers/image-spec,
+# annotations.md). An ARG is scoped to its stage: declared again here.
+ARG VERSION=
+ARG REVISION=
+ARG CREATED=
+LABEL org.opencontainers.image.title="hookledger" \
+      org.opencontainers.image.description="Verifies, logs and queries signed SMS and voice provider callbacks (MessageMedia, Vonage, SignalWire)" \
+      org.opencontainers.image.source="https://github.com/hookledger/hookledger" \
+      org.opencontainers.image.url="https://github.com/hookledger/hookledger" \
+      org.opencontainers.image.documentation="https://github.com/hookledger/hookledger/tree/main/docs" \
+      org.opencontainers.image.vendor="hookledger" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.base.name="gcr.io/distroless/static-debian13:nonroot"
 
 COPY --from=build /out/hookledger /usr/local/bin/hookledger
 # data_dir. The ingest tier keeps its Vonage JWT replay memory here
@@ -58,9 +86,11 @@ WORKDIR /data
 # Numeric, so Kubernetes' runAsNonRoot can verify it.
 USER 65532:65532
 
-# ingest.listen and query.listen as the deploy configs set them
-# (0.0.0.0:8080 and 0.0.0.0:8081; the built-in defaults are 127.0.0.1).
-EXPOSE 8080 8081
+# ingest.listen, query.listen and processor.listen as the deploy configs
+# set them (0.0.0.0:8080, 8081, 8082; the built-in defaults are 127.0.0.1).
+# No HEALTHCHECK here: the port depends on the tier the container runs; use
+# `hookledger health --url http://127.0.0.1:PORT/readyz` (docker-compose.yml).
+EXPOSE 8080 8081 8082
 
 # hookledger handles SIGTERM itself: stop accepting, drain, flush, commit.
 STOPSIGNAL SIGTERM

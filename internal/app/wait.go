@@ -112,14 +112,17 @@ func watchDependencies(brokers []string, store *storage.Store, ready *observe.Re
 			if ctx.Err() != nil {
 				return
 			}
-			switch {
-			case err != nil && up:
-				log.Warn(name+" does not answer; not ready until it does", append(attrs, "err", err)...)
-			case err == nil && !up:
-				log.Info(name+" answers again; ready", attrs...)
-			}
+			// Readiness first, so /readyz already says what the log line
+			// below announces.
+			was := up
 			up = err == nil
 			ready.Set(name, up)
+			switch {
+			case err != nil && was:
+				log.Warn(name+" does not answer; not ready until it does", append(attrs, "err", err)...)
+			case err == nil && !was:
+				log.Info(name+" answers again; ready", attrs...)
+			}
 		}
 	}
 	if len(brokers) > 0 {

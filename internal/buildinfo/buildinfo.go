@@ -1,7 +1,11 @@
 // Package buildinfo reports what a hookledger binary was built from: the
 // module version, the VCS revision and the Go version, as the Go toolchain
-// recorded them (runtime/debug.ReadBuildInfo). Nothing is injected with
-// -ldflags.
+// recorded them (runtime/debug.ReadBuildInfo), or as a build outside a VCS
+// checkout (the Docker image: its context has no .git) set them at link
+// time:
+//
+//	go build -ldflags "-X github.com/hookledger/hookledger/internal/buildinfo.version=v1.2.3 \
+//	  -X github.com/hookledger/hookledger/internal/buildinfo.revision=fdf3028" ./cmd/hookledger
 package buildinfo
 
 import (
@@ -24,14 +28,29 @@ type Info struct {
 	GoVersion string
 }
 
+// version and revision are set with -ldflags -X by builds that know them
+// better than the toolchain does (see the package comment); empty
+// otherwise. They never change at run time.
+var version, revision string
+
 // Read returns the running binary's build information.
 func Read() Info {
 	info := Info{Version: "unknown", Revision: "unknown", GoVersion: runtime.Version()}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return info
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		info = fromBuildInfo(bi)
 	}
-	return fromBuildInfo(bi)
+	return info.linked(version, revision)
+}
+
+// linked is i with the link-time version and revision, where set.
+func (i Info) linked(version, revision string) Info {
+	if version != "" {
+		i.Version = version
+	}
+	if revision != "" {
+		i.Revision = revision
+	}
+	return i
 }
 
 func fromBuildInfo(bi *debug.BuildInfo) Info {

@@ -38,3 +38,21 @@ func TestFromBuildInfo(t *testing.T) {
 		})
 	}
 }
+
+// The image sets version and revision at link time (-ldflags -X): they win
+// over what the toolchain recorded (nothing, without .git in the context).
+func TestLinkedOverrides(t *testing.T) {
+	recorded := Info{Version: "(devel)", Revision: "unknown", GoVersion: "go1.26.8"}
+	for _, tc := range []struct {
+		version, revision string
+		want              Info
+	}{
+		{"", "", recorded},
+		{"v1.2.3", "fdf3028", Info{Version: "v1.2.3", Revision: "fdf3028", GoVersion: "go1.26.8"}},
+		{"v1.2.3", "", Info{Version: "v1.2.3", Revision: "unknown", GoVersion: "go1.26.8"}},
+	} {
+		if got := recorded.linked(tc.version, tc.revision); got != tc.want {
+			t.Errorf("linked(%q, %q) = %+v, want %+v", tc.version, tc.revision, got, tc.want)
+		}
+	}
+}
