@@ -85,9 +85,30 @@ func (s *Server) listRejections(c echo.Context) error {
 	if f.Reason != "" && !schema.Reason(f.Reason).Valid() {
 		return s.readError(c, oneOf("reason", schema.Reasons), "rejections")
 	}
-	items, next, err := s.store.Rejections(c.Request().Context(), scopeOf(c), f, p)
+	items, next, err := s.store.Rejections(c.Request().Context(), listScope(c), f, p)
 	if err != nil {
 		return s.readError(c, err, "rejections")
+	}
+	return list(c, items, next)
+}
+
+// listCallbacks answers /v1/callbacks: stored raw requests of either
+// verdict, newest first by receive time, for a live view of what arrives.
+func (s *Server) listCallbacks(c echo.Context) error {
+	p, err := parsePage(c)
+	if err != nil {
+		return s.readError(c, err, "callbacks")
+	}
+	f := storage.CallbackFilter{Source: c.QueryParam("source"), Verdict: c.QueryParam("verdict"), Reason: c.QueryParam("reason")}
+	if f.Verdict != "" && f.Verdict != string(schema.VerdictAccepted) && f.Verdict != string(schema.VerdictRejected) {
+		return s.readError(c, oneOf("verdict", []schema.Verdict{schema.VerdictAccepted, schema.VerdictRejected}), "callbacks")
+	}
+	if f.Reason != "" && !schema.Reason(f.Reason).Valid() {
+		return s.readError(c, oneOf("reason", schema.Reasons), "callbacks")
+	}
+	items, next, err := s.store.ListCallbacks(c.Request().Context(), listScope(c), f, p)
+	if err != nil {
+		return s.readError(c, err, "callbacks")
 	}
 	return list(c, items, next)
 }
@@ -104,7 +125,7 @@ func (s *Server) listMessages(c echo.Context) error {
 	if _, known := schema.MessageStatusRank(f.Status); f.Status != "" && !known {
 		return s.readError(c, oneOf("status", storage.MessageStatuses()), "messages")
 	}
-	items, next, err := s.store.ListMessages(c.Request().Context(), scopeOf(c), f, p)
+	items, next, err := s.store.ListMessages(c.Request().Context(), listScope(c), f, p)
 	if err != nil {
 		return s.readError(c, err, "messages")
 	}
@@ -120,7 +141,7 @@ func (s *Server) listCalls(c echo.Context) error {
 	if _, known := schema.CallStatusRank(f.Status); f.Status != "" && !known {
 		return s.readError(c, oneOf("status", storage.CallStatuses()), "calls")
 	}
-	items, next, err := s.store.ListCalls(c.Request().Context(), scopeOf(c), f, p)
+	items, next, err := s.store.ListCalls(c.Request().Context(), listScope(c), f, p)
 	if err != nil {
 		return s.readError(c, err, "calls")
 	}
@@ -133,7 +154,7 @@ func (s *Server) listReplies(c echo.Context) error {
 		return s.readError(c, err, "replies")
 	}
 	f := storage.ReplyFilter{MessageID: c.QueryParam("message_id"), From: c.QueryParam("from"), To: c.QueryParam("to")}
-	items, next, err := s.store.Replies(c.Request().Context(), scopeOf(c), f, p)
+	items, next, err := s.store.Replies(c.Request().Context(), listScope(c), f, p)
 	if err != nil {
 		return s.readError(c, err, "replies")
 	}

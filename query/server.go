@@ -24,6 +24,7 @@ type Store interface {
 	MessageStats(ctx context.Context, scope storage.Scope, q storage.StatsQuery) ([]storage.StatsBucket, error)
 	Callback(ctx context.Context, scope storage.Scope, eventID string) (*storage.Callback, error)
 	Rejections(ctx context.Context, scope storage.Scope, f storage.RejectionFilter, p storage.Page) ([]storage.Rejection, *storage.Cursor, error)
+	ListCallbacks(ctx context.Context, scope storage.Scope, f storage.CallbackFilter, p storage.Page) ([]storage.CallbackSummary, *storage.Cursor, error)
 }
 
 // Server serves /v1/*.
@@ -55,14 +56,15 @@ func (s *Server) SetCatalog(c Catalog) { s.catalog.Store(&c) }
 func (s *Server) routes() []route {
 	owner := []string{"tenant", "provider"}
 	return []route{
-		{path: "/messages", params: paged("status", "provider", "source", "to", "from"), handle: s.listMessages},
+		{path: "/messages", params: paged("tenant", "status", "provider", "source", "to", "from"), handle: s.listMessages},
 		{path: "/messages/:id", idName: "message id", params: owner, handle: s.getMessage},
-		{path: "/calls", params: paged("status", "provider", "source"), handle: s.listCalls},
+		{path: "/calls", params: paged("tenant", "status", "provider", "source"), handle: s.listCalls},
 		{path: "/calls/:id", idName: "call id", params: owner, handle: s.getCall},
-		{path: "/replies", params: paged("message_id", "from", "to"), handle: s.listReplies},
+		{path: "/replies", params: paged("tenant", "message_id", "from", "to"), handle: s.listReplies},
 		{path: "/stats/messages", params: []string{"since", "until", "interval", "group_by"}, handle: s.messageStats},
+		{path: "/callbacks", params: paged("tenant", "source", "verdict", "reason"), handle: s.listCallbacks, auditedSources: true},
 		{path: "/callbacks/:id", idName: "event id", handle: s.getCallback},
-		{path: "/rejections", params: paged("source", "reason"), handle: s.listRejections, auditedSources: true},
+		{path: "/rejections", params: paged("tenant", "source", "reason"), handle: s.listRejections, auditedSources: true},
 	}
 }
 
@@ -92,6 +94,15 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func scopeOf(c echo.Context) storage.Scope { return c.Get(scopeKey).(storage.Scope) }
+
+// listScope is the scope a list reads: the token's, narrowed to ?tenant=
+// when given (checkInput has made sure the token sees that tenant).
+func listScope(c echo.Context) storage.Scope {
+	if t := c.QueryParam("tenant"); t != "" {
+		return storage.Scope{Tenants: []string{t}}
+	}
+	return scopeOf(c)
+}
 
 func errorBody(msg string) map[string]string { return map[string]string{"error": msg} }
 

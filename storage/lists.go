@@ -88,3 +88,50 @@ func timeRange(w *where, column string, since, until *time.Time) {
 		}
 	}
 }
+
+// CallbackSummary is one stored raw request in a list (GET /v1/callbacks):
+// a Callback without headers, body and diagnosis.
+type CallbackSummary struct {
+	EventID    string    `json:"event_id"`
+	ReceivedAt time.Time `json:"received_at"`
+	Source     string    `json:"source"`
+	Provider   string    `json:"provider"`
+	Tenant     string    `json:"tenant"`
+	Verdict    string    `json:"verdict"`
+	Reason     string    `json:"reason"`
+	KeyID      string    `json:"key_id"`
+	RemoteAddr string    `json:"remote_addr"`
+	Method     string    `json:"method"`
+	URL        string    `json:"url"`
+	BodyBytes  uint32    `json:"body_bytes"`
+}
+
+// CallbackFilter narrows ListCallbacks; empty fields filter nothing.
+type CallbackFilter struct {
+	Source, Verdict, Reason string
+}
+
+// ListCallbacks lists stored raw requests, either verdict, newest first by
+// receive time (the audit's order, as Rejections). Requests to unknown
+// sources belong to no tenant and are visible to all-tenant tokens only.
+func (s *Store) ListCallbacks(ctx context.Context, scope Scope, f CallbackFilter, p Page) ([]CallbackSummary, *Cursor, error) {
+	w := where{scope.condition()}
+	for _, c := range [][2]string{{"source", f.Source}, {"verdict", f.Verdict}, {"reason", f.Reason}} {
+		if c[1] != "" {
+			w.add(c[0] + " = " + quote(c[1]))
+		}
+	}
+	timeRange(&w, "received_at", p.Since, p.Until)
+	if p.After != nil {
+		w.add(fmt.Sprintf("(received_at, event_id) < (%s, toUUIDOrZero(%s))", timeLiteral(p.After.At), quote(p.After.ID)))
+	}
+	q := "SELECT event_id, received_at, source, provider, tenant, verdict, reason, key_id, remote_addr, method, url, body_bytes FROM " +
+		s.table("callbacks") + " FINAL" + w.String() +
+		" ORDER BY received_at DESC, event_id DESC" + p.fetchLimit()
+	out, err := selectAll[CallbackSummary](ctx, s.conn, q)
+	if err != nil {
+		return nil, nil, fmt.Errorf("storage: list callbacks: %w", err)
+	}
+	out, next := cutPage(out, p, func(c CallbackSummary) Cursor { return Cursor{At: c.ReceivedAt, ID: c.EventID} })
+	return out, next, nil
+}
