@@ -108,7 +108,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-quic", true), chromedp.NoFirstRun,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("hide-scrollbars", true), chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1366, 768),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -170,6 +170,12 @@ func jsStrings(ss []string) string {
 	return string(b)
 }
 
+// waitSel waits until an element matches the CSS selector sel.
+func (p *page) waitSel(sel string) {
+	p.t.Helper()
+	p.run("wait for "+sel, chromedp.Poll(fmt.Sprintf(`!!document.querySelector(%q)`, sel), nil, chromedp.WithPollingTimeout(20*time.Second)))
+}
+
 // open navigates to a console hash route.
 func (p *page) open(hash string) {
 	p.t.Helper()
@@ -195,8 +201,15 @@ func (p *page) screenshot(name string) {
 		w, h  int64
 	}{{"laptop", 1366, 768}, {"phone", 390, 844}} {
 		var png []byte
+		var overflow string
 		p.run("screenshot "+name, chromedp.EmulateViewport(size.w, size.h), chromedp.Sleep(150*time.Millisecond),
+			chromedp.Evaluate(`(() => { const d = document.documentElement; if (d.scrollWidth <= d.clientWidth) return '';
+				const wide = [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > d.clientWidth + 1 && !e.closest('.table-wrap, pre'));
+				return d.scrollWidth + ' > ' + d.clientWidth + ': ' + wide.slice(0, 5).map(e => e.tagName + '.' + e.className).join(', '); })()`, &overflow),
 			chromedp.FullScreenshot(&png, 100))
+		if overflow != "" {
+			p.t.Errorf("%s at %s width scrolls sideways: %s", name, size.label, overflow)
+		}
 		if err := os.WriteFile(filepath.Join(p.shots, name+"-"+size.label+".png"), png, 0o644); err != nil {
 			p.t.Fatal(err)
 		}
@@ -390,6 +403,62 @@ func TestConsoleInBrowser(t *testing.T) {
 		p.screenshot("callback-forged")
 	})
 
+	t.Run("rejection audit: chart, list and viewer", func(t *testing.T) {
+		p.t = t
+		p.open("#/rejections")
+		p.waitIn("main", "Rejections per hour by reason", "bad_signature", "missing_signature", "3 rejections")
+		var bars int
+		p.run("count bars", chromedp.Evaluate(`document.querySelectorAll('figure.chart svg rect').length`, &bars))
+		if bars == 0 {
+			t.Error("the rejection chart has no bars")
+		}
+		p.screenshot("rejections")
+		p.open("#/rejections?reason=bad_signature&by=source")
+		p.waitIn("main", "Rejections per hour by source", "1 rejections")
+		p.run("open the rejection", chromedp.Click(`.results a[href="#/callbacks/`+nearMiss+`"]`, chromedp.ByQuery))
+		p.waitIn("main", "NEAR MISS", "Diagnosis")
+	})
+
+	t.Run("delivery analytics charts", func(t *testing.T) {
+		p.t = t
+		p.open("#/analytics")
+		p.waitIn("main", "Messages by status", "Delivery rate by provider", "p50 time to delivered", "p95 time to delivered", "signalwire")
+		var charts int
+		p.run("count charts", chromedp.Evaluate(`document.querySelectorAll('figure.chart svg').length`, &charts))
+		if charts != 4 {
+			t.Errorf("%d charts, want 4", charts)
+		}
+		p.run("show numbers", chromedp.Evaluate(`document.querySelectorAll('figure.chart details').forEach(d => d.open = true)`, nil))
+		// ops sees SMc1 (delivered after 9 s), SMc2 (failed) and globex's
+		// SMg1 (delivered, one event): 2 of 3 delivered, p50 0 s, p95 9 s.
+		p.waitIn("figure.chart", "Delivery rate by provider", "66.7 %")
+		p.waitIn("figure.chart", "p95 time to delivered by provider", "9 s")
+		p.screenshot("analytics")
+		p.open("#/analytics?group_by=source&interval=day")
+		p.waitIn("main", "Delivery rate by source", "sw-main")
+	})
+
+	t.Run("live view shows a new callback without reload", func(t *testing.T) {
+		p.t = t
+		p.open("#/live")
+		p.waitIn("main", "Updated")
+		p.waitSel(`tr[data-event-id="` + nearMiss + `"]`)
+		p.run("mark the page", chromedp.Evaluate(`window.__notReloaded = true`, nil))
+		status, fresh := h.sendSW("sw-main", "", msg("SMlive", "sent", "+15550002222", 0), nil)
+		_, freshRejected := h.sendSW("sw-main", "-", msg("SMlive2", "sent", "+15550002222", 0), nil)
+		if status != http.StatusOK || fresh == "" || freshRejected == "" {
+			t.Fatalf("live callbacks: %d %q %q", status, fresh, freshRejected)
+		}
+		p.run("wait for the new rows", chromedp.Poll(fmt.Sprintf(`!!document.querySelector('tr[data-event-id=%q]') && !!document.querySelector('tr[data-event-id=%q]')`, fresh, freshRejected), nil,
+			chromedp.WithPollingTimeout(20*time.Second)))
+		var same bool
+		p.run("no reload", chromedp.Evaluate(`window.__notReloaded === true`, &same))
+		if !same {
+			t.Error("the live view reloaded the page")
+		}
+		p.screenshot("live")
+	})
+
 	t.Run("a tenant's token never shows another tenant", func(t *testing.T) {
 		p.t = t
 		p.signIn(acmeToken)
@@ -403,6 +472,19 @@ func TestConsoleInBrowser(t *testing.T) {
 		p.waitIn(".results", "Messages", "SMc1")
 		if body := p.text("main"); strings.Contains(body, "SMg1") || strings.Contains(body, "globex") {
 			t.Errorf("acme token sees globex:\n%s", body)
+		}
+		p.open("#/live")
+		p.waitIn("main", "Updated")
+		p.waitSel(`tr[data-event-id="` + nearMiss + `"]`)
+		var globexRows int
+		p.run("globex rows in live", chromedp.Evaluate(`document.querySelectorAll('tr[data-event-id="`+globexRejected+`"]').length`, &globexRows))
+		if body := p.text("main"); globexRows != 0 || strings.Contains(body, "globex") {
+			t.Errorf("acme token's live view shows globex:\n%s", body)
+		}
+		p.open("#/rejections")
+		p.waitIn("main", "Rejections per hour", "bad_signature")
+		if body := p.text("main"); strings.Contains(body, "globex") || strings.Contains(body, globexRejected[:8]) {
+			t.Errorf("acme token's rejections show globex:\n%s", body)
 		}
 		p.signIn(globexToken)
 		p.open("#/find")

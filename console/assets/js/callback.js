@@ -34,7 +34,8 @@ export function view(cb) {
   if (nearMiss) {
     out.push(el('div', { class: 'nearmiss', role: 'note' },
       el('strong', {}, 'NEAR MISS'),
-      el('p', {}, 'The signature would have verified over another URL: the provider signed a different URL than the one hookledger rebuilt. Check the source\'s public_url and proxy headers.')));
+      el('p', {}, 'The signature would have verified over another URL: the provider signed a different URL than the one hookledger rebuilt. Check the source\'s public_url and proxy headers.'),
+      el('p', { class: 'nearmiss-detail' }, cb.detail.slice(cb.detail.indexOf('NEAR MISS')))));
   }
   if (cb.detail) {
     out.push(el('section', { class: 'diagnosis' }, el('h2', {}, 'Diagnosis'), el('pre', { class: 'wrap' }, cb.detail)));

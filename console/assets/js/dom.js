@@ -103,5 +103,5 @@ export function table(head, rows, caption) {
   return el('div', { class: 'table-wrap' }, el('table', {},
     caption ? el('caption', {}, caption) : null,
     el('thead', {}, el('tr', {}, head.map((h) => el('th', { scope: 'col' }, h)))),
-    el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c) => el('td', {}, c)))))));
+    el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c, i) => el('td', { 'data-label': head[i] }, c)))))));
 }
