@@ -180,6 +180,11 @@ func runTiers(ctx context.Context, path string, tiers app.Tiers, stderr io.Write
 		log.Warn("no --config given: running on built-in defaults and HOOKLEDGER_* environment variables only; SIGHUP has nothing to reload")
 	}
 	log.Info("starting hookledger", "config", path, "data_dir", cfg.DataDir)
+	stopPprof, err := startPprof(pprofAddr(), log)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	a := app.New(cfg, tiers, log, app.WithLogLevel(level))
 	if err := a.Start(ctx); err != nil {
 		if ctx.Err() != nil {
