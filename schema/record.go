@@ -105,9 +105,7 @@ var ErrRecordVersion = errors.New("schema: unsupported record version")
 // format (v2), as ingest writes it to the raw topic: the value is r.Body
 // itself (not a copy).
 func EncodeRecord(r *Record) (value []byte, headers map[string]string, err error) {
-	meta := *r
-	meta.Version, meta.Body = RecordVersion, nil
-	b, err := json.Marshal(&meta)
+	b, err := marshalMeta(r)
 	if err != nil {
 		return nil, nil, fmt.Errorf("schema: encode record: %w", err)
 	}
