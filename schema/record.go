@@ -134,8 +134,11 @@ func decodeV2(value []byte, meta string) (*Record, error) {
 		return nil, fmt.Errorf("schema: decode record: no %s header", HeaderRecord)
 	}
 	var r Record
-	if err := json.Unmarshal([]byte(meta), &r); err != nil {
-		return nil, fmt.Errorf("schema: decode record: %w", err)
+	if !parseMeta(meta, &r) {
+		r = Record{}
+		if err := json.Unmarshal([]byte(meta), &r); err != nil {
+			return nil, fmt.Errorf("schema: decode record: %w", err)
+		}
 	}
 	if r.Version != 2 {
 		return nil, fmt.Errorf("%w: %d in a v2 record", ErrRecordVersion, r.Version)

@@ -176,3 +176,286 @@ func marshalMeta(r *Record) ([]byte, error) {
 	meta.Version, meta.Body = RecordVersion, nil
 	return json.Marshal(&meta)
 }
+
+// parseMeta decodes a v2 metadata header written by appendMeta (or
+// json.Marshal) into r without reflection. ok is false for anything it
+// does not read exactly as json.Unmarshal would: whitespace, a key it does
+// not know (json also matches keys case-insensitively), a value of an
+// unexpected kind, a surrogate escape, invalid UTF-8, a malformed document.
+// The caller then decodes with json.Unmarshal, which decides; so the
+// result is always json.Unmarshal's (TestParseMetaIsJSONUnmarshal).
+func parseMeta(s string, r *Record) (ok bool) {
+	p := metaParser{s: s}
+	if !p.byte('{') {
+		return false
+	}
+	if p.peek() == '}' {
+		p.i++
+		return p.i == len(p.s)
+	}
+	for {
+		key, ok := p.str()
+		if !ok || !p.byte(':') {
+			return false
+		}
+		switch key {
+		case "v":
+			r.Version, ok = p.int()
+		case "id":
+			var v string
+			if v, ok = p.str(); ok {
+				ok = r.ID.UnmarshalText([]byte(v)) == nil
+			}
+		case "received_at":
+			start := p.i
+			if _, ok = p.str(); ok {
+				ok = r.ReceivedAt.UnmarshalJSON([]byte(p.s[start:p.i])) == nil
+			}
+		case "source":
+			r.Source, ok = p.str()
+		case "provider":
+			r.Provider, ok = p.str()
+		case "tenant":
+			r.Tenant, ok = p.str()
+		case "method":
+			r.Method, ok = p.str()
+		case "url":
+			r.URL, ok = p.str()
+		case "remote_addr":
+			r.RemoteAddr, ok = p.str()
+		case "headers":
+			ok = p.header(r)
+		case "verdict":
+			var v string
+			v, ok = p.str()
+			r.Verdict = Verdict(v)
+		case "reason":
+			var v string
+			v, ok = p.str()
+			r.Reason = Reason(v)
+		case "detail":
+			r.Detail, ok = p.str()
+		case "key_id":
+			r.KeyID, ok = p.str()
+		case "body_bytes":
+			r.BodyBytes, ok = p.int()
+		case "body_truncated":
+			r.BodyTruncated, ok = p.bool()
+		default:
+			return false
+		}
+		if !ok {
+			return false
+		}
+		switch p.next() {
+		case ',':
+		case '}':
+			return p.i == len(p.s)
+		default:
+			return false
+		}
+	}
+}
+
+type metaParser struct {
+	s string
+	i int
+}
+
+func (p *metaParser) peek() byte {
+	if p.i < len(p.s) {
+		return p.s[p.i]
+	}
+	return 0
+}
+
+func (p *metaParser) next() byte {
+	b := p.peek()
+	p.i++
+	return b
+}
+
+func (p *metaParser) byte(b byte) bool { return p.next() == b }
+
+func (p *metaParser) lit(l string) bool {
+	if len(p.s)-p.i >= len(l) && p.s[p.i:p.i+len(l)] == l {
+		p.i += len(l)
+		return true
+	}
+	return false
+}
+
+func (p *metaParser) bool() (bool, bool) {
+	switch {
+	case p.lit("true"):
+		return true, true
+	case p.lit("false"):
+		return false, true
+	}
+	return false, false
+}
+
+// int reads a plain decimal integer of at most 18 digits (no sign, no
+// fraction, no exponent, no leading zero).
+func (p *metaParser) int() (int, bool) {
+	start := p.i
+	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
+		p.i++
+	}
+	d := p.s[start:p.i]
+	if len(d) == 0 || len(d) > 18 || (d[0] == '0' && len(d) > 1) {
+		return 0, false
+	}
+	n, err := strconv.Atoi(d)
+	return n, err == nil
+}
+
+// str reads a JSON string. Without escapes it is a substring of the
+// header (no copy).
+func (p *metaParser) str() (string, bool) {
+	if !p.byte('"') {
+		return "", false
+	}
+	start := p.i
+	for p.i < len(p.s) {
+		b := p.s[p.i]
+		switch {
+		case b == '"':
+			v := p.s[start:p.i]
+			p.i++
+			return v, true
+		case b == '\\':
+			return p.unescape(start)
+		case b < 0x20:
+			return "", false
+		case b < utf8.RuneSelf:
+			p.i++
+		default:
+			c, size := utf8.DecodeRuneInString(p.s[p.i:])
+			if c == utf8.RuneError && size == 1 {
+				return "", false
+			}
+			p.i += size
+		}
+	}
+	return "", false
+}
+
+// unescape finishes a string that started at start and has an escape at
+// p.i.
+func (p *metaParser) unescape(start int) (string, bool) {
+	out := make([]byte, 0, 2*(p.i-start)+16)
+	out = append(out, p.s[start:p.i]...)
+	for p.i < len(p.s) {
+		b := p.s[p.i]
+		switch {
+		case b == '"':
+			p.i++
+			return string(out), true
+		case b == '\\':
+			if p.i+1 >= len(p.s) {
+				return "", false
+			}
+			e := p.s[p.i+1]
+			p.i += 2
+			switch e {
+			case '"', '\\', '/':
+				out = append(out, e)
+			case 'b':
+				out = append(out, '\b')
+			case 'f':
+				out = append(out, '\f')
+			case 'n':
+				out = append(out, '\n')
+			case 'r':
+				out = append(out, '\r')
+			case 't':
+				out = append(out, '\t')
+			case 'u':
+				if p.i+4 > len(p.s) {
+					return "", false
+				}
+				c, err := strconv.ParseUint(p.s[p.i:p.i+4], 16, 16)
+				if err != nil || (c >= 0xD800 && c <= 0xDFFF) {
+					return "", false // surrogates: json.Unmarshal decides
+				}
+				p.i += 4
+				out = utf8.AppendRune(out, rune(c))
+			default:
+				return "", false
+			}
+		case b < 0x20:
+			return "", false
+		case b < utf8.RuneSelf:
+			out = append(out, b)
+			p.i++
+		default:
+			c, size := utf8.DecodeRuneInString(p.s[p.i:])
+			if c == utf8.RuneError && size == 1 {
+				return "", false
+			}
+			out = append(out, p.s[p.i:p.i+size]...)
+			p.i += size
+		}
+	}
+	return "", false
+}
+
+// header reads the headers object (or null) into r.Headers, merging
+// into a map already there as json.Unmarshal does.
+func (p *metaParser) header(r *Record) bool {
+	if p.lit("null") {
+		r.Headers = nil
+		return true
+	}
+	if !p.byte('{') {
+		return false
+	}
+	if r.Headers == nil {
+		r.Headers = make(http.Header, 8)
+	}
+	if p.peek() == '}' {
+		p.i++
+		return true
+	}
+	for {
+		name, ok := p.str()
+		if !ok || !p.byte(':') {
+			return false
+		}
+		if p.lit("null") {
+			r.Headers[name] = nil
+		} else {
+			if !p.byte('[') {
+				return false
+			}
+			vs := []string{}
+			if p.peek() == ']' {
+				p.i++
+			} else {
+				for {
+					v, ok := p.str()
+					if !ok {
+						return false
+					}
+					vs = append(vs, v)
+					c := p.next()
+					if c == ']' {
+						break
+					}
+					if c != ',' {
+						return false
+					}
+				}
+			}
+			r.Headers[name] = vs
+		}
+		switch p.next() {
+		case ',':
+		case '}':
+			return true
+		default:
+			return false
+		}
+	}
+}

@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +108,89 @@ func BenchmarkEncodeRecord(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, _, err := EncodeRecord(r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// TestParseMetaIsJSONUnmarshal: whenever the hand-written decoder takes a
+// metadata header, it decodes it exactly as json.Unmarshal does; documents
+// it does not take (other spellings, odd values, broken JSON) are left to
+// json.Unmarshal. Rows are what appendMeta and older builds write, and
+// edits of them.
+func TestParseMetaIsJSONUnmarshal(t *testing.T) {
+	written := `{"v":2,"id":"019ad8a2-5c1e-7b3a-9f10-3c2d4e5f6a7b","received_at":"2026-11-22T10:00:00.123456789Z","source":"sw-main","provider":"signalwire","tenant":"acme","method":"POST","url":"https://h/hooks/sw-main?a=1\u0026b=%2B\u003cx\u003e","remote_addr":"127.0.0.1:50312","headers":{"Content-Type":["application/json"],"Host":["h"],"X-Two":["1",""],"X-Empty":[],"X-Nil":null},"verdict":"accepted","key_id":"sha256:6f1ac3b2d9e0","body_bytes":612}`
+	for _, doc := range []string{
+		written,
+		`{"v":2,"id":"019ad8a2-5c1e-7b3a-9f10-3c2d4e5f6a7b","received_at":"2026-01-02T03:04:05-05:30","source":"","provider":"","tenant":"","method":"GET","url":"","remote_addr":"","headers":null,"verdict":"rejected","reason":"unknown_source","detail":"tried:\n\t\"x\" \\ \/ \b\f\r \u0000 \u001f é \u00e9 \u2028 \ufffd 😀","body_bytes":0,"body_truncated":true}`,
+		`{}`,
+		`{"v":2,"headers":{}}`,
+		`{"headers":{"A":["1"]},"headers":{"B":["2"]}}`,
+		`{"headers":{"A":["1"]},"headers":null}`,
+		`{"v":2,"v":3}`,
+		`{"body_truncated":false,"body_bytes":123456789012}`,
+		// Left to json.Unmarshal:
+		`{"V":2}`, `{ "v":2}`, `{"v":2} `, `{"v":-1}`, `{"v":1.0}`, `{"v":01}`, `{"v":"2"}`, `{"v":null}`,
+		`{"id":"nope"}`, `{"id":null}`, `{"received_at":"yesterday"}`, `{"received_at":null}`,
+		`{"url":"\ud83d\ude00"}`, `{"url":"\ud800"}`, `{"url":"bad \xff utf8"}`, `{"url":"\x01"}`, `{"url":"\q"}`, `{"url":"\u12"}`,
+		`{"headers":{"A":"1"}}`, `{"headers":{"A":[1]}}`, `{"headers":[]}`, `{"body_truncated":1}`, `{"body":"AAE="}`,
+		`{"unknown":1}`, `{"v":2`, `{"v":2,}`, `{"url":"x}`, ``, `[]`, `null`, `{"v":2}x`,
+	} {
+		var want Record
+		wantErr := json.Unmarshal([]byte(doc), &want)
+		var got Record
+		if !parseMeta(doc, &got) {
+			continue
+		}
+		if wantErr != nil {
+			t.Errorf("%s: parseMeta took what json.Unmarshal refuses (%v)", doc, wantErr)
+			continue
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\nparseMeta     %+v\njson.Unmarshal %+v", doc, got, want)
+		}
+	}
+	var r Record
+	if !parseMeta(written, &r) {
+		t.Fatal("parseMeta left a header appendMeta writes to json.Unmarshal")
+	}
+	// Every header this build writes takes the fast path.
+	rec := Record{ID: uuid.Must(uuid.NewV7()), ReceivedAt: time.Now().UTC(), Detail: "a\x00<&>\u2028\xff", Headers: http.Header{"X": {"\"\\"}}}
+	b, err := marshalMeta(&rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !parseMeta(string(b), &Record{}) {
+		t.Fatalf("parseMeta does not take %s", b)
+	}
+}
+
+// BenchmarkDecodeMeta: a v2 record's metadata header through
+// json.Unmarshal (as before) and through DecodeRecord (parseMeta).
+func BenchmarkDecodeMeta(b *testing.B) {
+	r := &Record{ID: uuid.Must(uuid.NewV7()), ReceivedAt: time.Now().UTC(), Source: "sw-main", Provider: "signalwire",
+		Tenant: "acme", Method: "POST", URL: "https://hooks.example.com/hooks/sw-main?a=1&b=2", RemoteAddr: "127.0.0.1:50312",
+		Headers: http.Header{"Content-Type": {"application/json"}, "X-Signalwire-Signature": {"b7Yl0p3pY5x2QO7hqWxrgBm3jTk="},
+			"Host": {"hooks.example.com"}, "User-Agent": {"Go-http-client/1.1"}, "Content-Length": {"600"}, "Accept-Encoding": {"gzip"}},
+		Verdict: VerdictAccepted, KeyID: "sha256:6f1ac3b2d9e0", Body: make([]byte, 600), BodyBytes: 600}
+	value, headers, err := EncodeRecord(r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("json.Unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var out Record
+			if err := json.Unmarshal([]byte(headers[HeaderRecord]), &out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("DecodeRecord", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeRecord(value, headers); err != nil {
 				b.Fatal(err)
 			}
 		}
