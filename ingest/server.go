@@ -19,9 +19,14 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/hookledger/hookledger/internal/config"
 	"github.com/hookledger/hookledger/internal/kafkalog"
+	"github.com/hookledger/hookledger/internal/tracing"
 	"github.com/hookledger/hookledger/provider"
 	"github.com/hookledger/hookledger/schema"
 )
@@ -73,7 +78,10 @@ type Options struct {
 	RedactionKey []byte
 	Logger       *slog.Logger
 	Metrics      prometheus.Registerer
-	Now          func() time.Time
+	// Tracing makes a span of every callback and carries its context in
+	// the record's headers (internal/tracing); nil: no spans.
+	Tracing trace.TracerProvider
+	Now     func() time.Time
 }
 
 // HeaderEventID carries the event id on every ingest answer, accepted or
@@ -91,6 +99,7 @@ type Server struct {
 	bodies  *bodyLimiter
 	audit   *auditor
 	metrics *metrics
+	tracer  trace.Tracer
 }
 
 // New builds a Server; call Start before serving and Stop after.
@@ -103,6 +112,9 @@ func New(o Options, pub Publisher, sources Sources) *Server {
 	}
 	if o.Metrics == nil {
 		o.Metrics = prometheus.NewRegistry()
+	}
+	if o.Tracing == nil {
+		o.Tracing = noop.NewTracerProvider()
 	}
 	if o.RedactHeaders == nil {
 		o.RedactHeaders = config.DefaultRedactHeaders
@@ -120,7 +132,8 @@ func New(o Options, pub Publisher, sources Sources) *Server {
 	if o.LargeBodySlots == 0 {
 		o.LargeBodySlots = max(runtime.GOMAXPROCS(0)/2, 1)
 	}
-	s := &Server{o: o, pub: pub, metrics: newMetrics(o.Metrics), redact: newRedactor(o.RedactHeaders, o.RedactionKey)}
+	s := &Server{o: o, pub: pub, metrics: newMetrics(o.Metrics), redact: newRedactor(o.RedactHeaders, o.RedactionKey),
+		tracer: o.Tracing.Tracer(tracing.Name)}
 	s.sources.Store(&sources)
 	s.bodies = newBodyLimiter(o.MaxBodyMemory, o.LargeBodySlots, func(used int64) { s.metrics.bodyBytes.Set(float64(used)) })
 	s.audit = newAuditor(s.publishRejection, o.AuditRate, o.AuditBurst, o.AuditQueueBytes, s.metrics, o.Logger)
@@ -166,7 +179,34 @@ func (s *Server) Start() { s.audit.start(2) }
 // drained, so no request can enqueue afterwards.
 func (s *Server) Stop() { s.audit.stop() }
 
+// handle traces one callback: a server span (a new trace; a traceparent
+// the client sent is linked, not continued, as callbacks come from
+// outside), ended with the verdict once the answer is written.
 func (s *Server) handle(c echo.Context) error {
+	var rec *schema.Record
+	ctx, span := s.tracer.Start(c.Request().Context(), "hookledger.ingest",
+		trace.WithSpanKind(trace.SpanKindServer), trace.WithNewRoot(),
+		trace.WithLinks(trace.LinkFromContext(tracing.ExtractContext(c.Request().Header))))
+	c.SetRequest(c.Request().WithContext(ctx))
+	defer func() {
+		if rec != nil {
+			span.SetAttributes(attribute.String("hookledger.event_id", rec.ID.String()),
+				attribute.String("hookledger.source", rec.Source), attribute.String("hookledger.provider", rec.Provider),
+				attribute.String("hookledger.verdict", string(rec.Verdict)), attribute.String("hookledger.reason", string(rec.Reason)))
+		}
+		status := c.Response().Status
+		span.SetAttributes(attribute.Int("http.response.status_code", status))
+		if status >= 500 {
+			span.SetStatus(codes.Error, http.StatusText(status))
+		}
+		span.End()
+	}()
+	return s.receive(c, func(r *schema.Record) { rec = r })
+}
+
+// receive handles one callback; it reports its record to seen as soon as
+// it exists (for the span).
+func (s *Server) receive(c echo.Context, seen func(*schema.Record)) error {
 	r := c.Request()
 	rec := &schema.Record{
 		Version: schema.RecordVersion, ID: newEventID(), ReceivedAt: s.o.Now().UTC(),
@@ -174,6 +214,7 @@ func (s *Server) handle(c echo.Context) error {
 		Headers: s.redact.headers(r.Header),
 	}
 	rec.Headers.Set("Host", r.Host)
+	seen(rec)
 	c.Response().Header().Set(HeaderEventID, rec.ID.String())
 
 	src := (*s.sources.Load())[rec.Source]
@@ -281,6 +322,7 @@ func (s *Server) publishAccepted(ctx context.Context, rec *schema.Record) error 
 	if err != nil {
 		return err
 	}
+	tracing.Inject(ctx, headers) // the processor continues the trace
 	if s.overLimit(value, headers) {
 		n := schema.RecordBytes(value, headers)
 		return fmt.Errorf("ingest: %w: record of %d bytes, at most %d (its URL and headers take %d bytes more than max_body_bytes leaves room for)",

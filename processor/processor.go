@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookledger/hookledger/internal/kafkalog"
 	"github.com/hookledger/hookledger/provider"
@@ -57,6 +58,7 @@ type Processor struct {
 	metrics   *metrics
 	workers   chan struct{} // nil: no bound
 	now       func() time.Time
+	tracer    trace.Tracer // nil: no spans (WithTracerProvider)
 }
 
 // Option adjusts a Processor.
@@ -121,12 +123,14 @@ type deadLetter struct {
 }
 
 // HandleRaw stores a batch of raw-topic records in the audit table.
-func (p *Processor) HandleRaw(ctx context.Context, batch []kafkalog.Fetched) error {
+func (p *Processor) HandleRaw(ctx context.Context, batch []kafkalog.Fetched) (err error) {
 	release, err := p.work(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
+	ctx, spans := p.traceBatch(ctx, delayAudit, batch)
+	defer func() { spans.end(err) }()
 	recs := make([]*schema.Record, 0, len(batch))
 	var dead []deadLetter
 	for _, f := range batch {
@@ -153,12 +157,14 @@ func (p *Processor) HandleRaw(ctx context.Context, batch []kafkalog.Fetched) err
 
 // HandleVerified normalises a batch of verified records and stores the
 // rows in one insert per table.
-func (p *Processor) HandleVerified(ctx context.Context, batch []kafkalog.Fetched) error {
+func (p *Processor) HandleVerified(ctx context.Context, batch []kafkalog.Fetched) (err error) {
 	release, err := p.work(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
+	ctx, spans := p.traceBatch(ctx, delayHistory, batch)
+	defer func() { spans.end(err) }()
 	all, received, dead := normaliseBatch(p.providers, batch)
 	if err := p.sendDead(ctx, dead); err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookledger/hookledger/console"
 	"github.com/hookledger/hookledger/ingest"
@@ -57,6 +58,7 @@ type App struct {
 	metrics   *prometheus.Registry
 	obs       *appMetrics
 	http      *observe.HTTPMetrics
+	tracing   trace.TracerProvider // nil: no spans
 
 	level      *slog.LevelVar // set by WithLogLevel: log.level reloads
 	checkEvery time.Duration  // how often running dependencies are checked
@@ -92,6 +94,10 @@ func WithStore(s *storage.Store) Option { return func(a *App) { a.store = s } }
 // caller's logger handler reads. Without it a changed log.level is
 // reported as needing a restart.
 func WithLogLevel(level *slog.LevelVar) Option { return func(a *App) { a.level = level } }
+
+// WithTracerProvider traces callbacks from ingest through the processor
+// (internal/tracing.Setup builds tp from the OTEL_* environment).
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(a *App) { a.tracing = tp } }
 
 // New prepares an App. It starts nothing.
 func New(cfg *config.Config, tiers Tiers, log *slog.Logger, opts ...Option) *App {
@@ -321,7 +327,7 @@ func (a *App) listen(name, addr string) error {
 }
 
 func (a *App) startProcessor(ctx context.Context, brokers []string, store *storage.Store, producer publisher) {
-	var opts []processor.Option
+	opts := []processor.Option{processor.WithTracerProvider(a.tracing)}
 	if a.tiers.Ingest {
 		// Callbacks first: the processor may fall behind during a burst.
 		opts = append(opts, processor.WithWorkers(max(1, runtime.GOMAXPROCS(0)/2)))
@@ -370,7 +376,7 @@ func (a *App) startIngest(producer publisher, sources ingest.Sources) {
 		AuditRate: ic.Audit.RatePerSecond, AuditBurst: ic.Audit.Burst, AuditBodyPrefix: ic.Audit.BodyPrefixBytes,
 		AuditRejectedBody: ic.Audit.RejectedBodyBytes, AuditQueueBytes: ic.Audit.QueueBytes, MaxBodyMemory: ic.MaxBodyMemory,
 		RedactHeaders: ic.RedactHeaders, RedactionKey: a.redactionKey,
-		Logger: a.log, Metrics: a.metrics,
+		Logger: a.log, Metrics: a.metrics, Tracing: a.tracing,
 	}, producer, sources)
 	a.ingest.Start()
 	a.stops = append(a.stops, a.ingest.Stop)

@@ -113,7 +113,7 @@ sources:
 	return cfg
 }
 
-func startHarness(t *testing.T) *harness {
+func startHarness(t *testing.T, opts ...Option) *harness {
 	t.Helper()
 	brokers := testinfra.KafkaBrokers(t)
 	h := &harness{t: t, cfg: testConfig(t, brokers), store: chdbtest.Store(t), brokers: brokers}
@@ -121,7 +121,7 @@ func startHarness(t *testing.T) *harness {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	h.app = New(h.cfg, Tiers{Ingest: true, Process: true, Query: true}, log, WithStore(h.store))
+	h.app = New(h.cfg, Tiers{Ingest: true, Process: true, Query: true}, log, append([]Option{WithStore(h.store)}, opts...)...)
 	if err := h.app.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/hookledger/hookledger/internal/app"
 	"github.com/hookledger/hookledger/internal/buildinfo"
 	"github.com/hookledger/hookledger/internal/config"
+	"github.com/hookledger/hookledger/internal/tracing"
 	"github.com/hookledger/hookledger/provider/providers"
 )
 
@@ -185,7 +186,19 @@ func runTiers(ctx context.Context, path string, tiers app.Tiers, stderr io.Write
 		return err
 	}
 	defer stopPprof()
-	a := app.New(cfg, tiers, log, app.WithLogLevel(level))
+	tp, stopTracing, err := tracing.Setup(ctx, os.LookupEnv, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// After the tiers stopped: flush the spans still buffered.
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(flushCtx); err != nil {
+			log.Warn("tracing: flushing spans failed", "err", err)
+		}
+	}()
+	a := app.New(cfg, tiers, log, app.WithLogLevel(level), app.WithTracerProvider(tp))
 	if err := a.Start(ctx); err != nil {
 		if ctx.Err() != nil {
 			// SIGTERM while waiting for a dependency: a clean stop.
