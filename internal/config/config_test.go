@@ -180,7 +180,7 @@ func TestUnknownEnvNamesMisspellings(t *testing.T) {
 	}
 	got := cfg.UnknownEnv([]string{
 		"HOOKLEDGER_CLICKHOUSE_DSN=x", "HOOKLEDGER_CLICKHOSE_DSN=typo", "HOOKLEDGER_SOURCES_1_VONAGE_MAX_AGE=1m",
-		"HOOKLEDGER_TEST_CLICKHOUSE_DSN=x", "HOOKLEDGER_CACHE_DIR=/c", "PATH=/bin",
+		"HOOKLEDGER_TEST_CLICKHOUSE_DSN=x", "HOOKLEDGER_CACHE_DIR=/c", "HOOKLEDGER_PPROF=127.0.0.1:6060", "PATH=/bin",
 	})
 	if len(got) != 1 || got[0] != "HOOKLEDGER_CLICKHOSE_DSN" {
 		t.Fatalf("unknown = %v, want only the misspelling", got)

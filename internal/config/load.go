@@ -378,8 +378,9 @@ func joinEnv(path, key string) string {
 	return path + "_" + key
 }
 
-// toolEnv are HOOKLEDGER_ variables read by scripts and tests, not config.
-var toolEnv = []string{"HOOKLEDGER_TEST_", "HOOKLEDGER_CACHE_DIR", "HOOKLEDGER_CLICKHOUSE_DIR", "HOOKLEDGER_CLICKHOUSE_PORT"}
+// toolEnv are HOOKLEDGER_ variables read by scripts, tests and the cli
+// (HOOKLEDGER_PPROF), not config.
+var toolEnv = []string{"HOOKLEDGER_TEST_", "HOOKLEDGER_CACHE_DIR", "HOOKLEDGER_CLICKHOUSE_DIR", "HOOKLEDGER_CLICKHOUSE_PORT", "HOOKLEDGER_PPROF"}
 
 // UnknownEnv lists the HOOKLEDGER_* variables in environ (os.Environ's
 // form) that override nothing: usually a misspelling, or a key the file does
