@@ -13,10 +13,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/hookledger/hookledger/internal/config"
@@ -118,6 +121,52 @@ func browser(t *testing.T) context.Context {
 		t.Fatalf("start chromium %s: %v", path, err)
 	}
 	return ctx
+}
+
+// pageProblems collects what the console's own code got wrong in the
+// browser: uncaught exceptions, console.error calls and CSP violations
+// (the Log domain's "security" entries). Failed requests (the 401 of a
+// wrong token, 404s) are the API's answers and not counted.
+type pageProblems struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (pp *pageProblems) listen(ctx context.Context) {
+	chromedp.ListenTarget(ctx, func(ev any) {
+		var problem string
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			problem = "exception: " + ev.ExceptionDetails.Text
+			if ev.ExceptionDetails.Exception != nil {
+				problem += " " + ev.ExceptionDetails.Exception.Description
+			}
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.APITypeError {
+				problem = "console.error"
+				for _, a := range ev.Args {
+					problem += " " + string(a.Value) + a.Description
+				}
+			}
+		case *log.EventEntryAdded:
+			if ev.Entry.Source == log.SourceSecurity || ev.Entry.Source == log.SourceJavascript {
+				problem = string(ev.Entry.Source) + ": " + ev.Entry.Text
+			}
+		}
+		if problem != "" {
+			pp.mu.Lock()
+			pp.list = append(pp.list, problem)
+			pp.mu.Unlock()
+		}
+	})
+}
+
+func (pp *pageProblems) take() []string {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	out := pp.list
+	pp.list = nil
+	return out
 }
 
 // page drives one browser tab over the console, failing the test on
@@ -293,6 +342,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	t.Logf("console screenshots in %s", shots)
 	p := &page{t: t, ctx: ctx, base: h.query + "/console/", shots: shots}
+	var problems pageProblems
+	problems.listen(ctx)
+	t.Cleanup(func() {
+		for _, pr := range problems.take() {
+			t.Errorf("in the browser: %s", pr)
+		}
+	})
 
 	// A wrong token is refused with a message a person can act on.
 	p.run("wrong token", chromedp.Navigate(p.base), chromedp.WaitVisible(`input[name=token]`, chromedp.ByQuery),
@@ -457,6 +513,48 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Error("the live view reloaded the page")
 		}
 		p.screenshot("live")
+	})
+
+	t.Run("errors a person can act on", func(t *testing.T) {
+		p.t = t
+		// The API's 400 text is shown as it is.
+		p.open("#/find?source=sw-typo")
+		p.waitIn(".results", "The API refused the request", `source "sw-typo" is not a configured source`)
+		p.screenshot("find-bad-source")
+		// A token that stops being accepted mid-session sends the user back
+		// to sign in, saying why.
+		p.run("spoil the token", chromedp.Evaluate(`sessionStorage.setItem('hookledger.console.token', 'revoked')`, nil))
+		p.open("#/analytics")
+		p.waitIn("main", "Token not accepted: sign in again.", "Sign in")
+		var left string
+		p.run("token dropped", chromedp.Evaluate(`sessionStorage.getItem('hookledger.console.token') || ''`, &left))
+		if left != "" {
+			t.Errorf("the refused token stays in sessionStorage: %q", left)
+		}
+		p.signIn(queryToken)
+	})
+
+	t.Run("usable by keyboard", func(t *testing.T) {
+		p.t = t
+		p.open("#/find")
+		p.waitIn(".results", "SMc1")
+		// Focus the search box, type and press Enter: the form submits.
+		p.run("type and submit with Enter", chromedp.Focus(`input[name=q]`, chromedp.ByQuery),
+			chromedp.SendKeys(`input[name=q]`, "CAc1\r", chromedp.ByQuery))
+		p.waitIn(".results", "Results for “CAc1”", "completed")
+		// Every control has a label, and links and buttons are real ones.
+		var unlabelled []string
+		for _, route := range []string{"#/find", "#/rejections", "#/analytics", "#/live"} {
+			p.open(route)
+			p.waitIn("main", "")
+			var missing []string
+			p.run("labels on "+route, chromedp.Evaluate(`[...document.querySelectorAll('input, select')].filter(e =>
+				!(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name)`, &missing))
+			unlabelled = append(unlabelled, missing...)
+		}
+		if len(unlabelled) != 0 {
+			t.Errorf("controls without a label: %v", unlabelled)
+		}
 	})
 
 	t.Run("a tenant's token never shows another tenant", func(t *testing.T) {

@@ -168,8 +168,12 @@ async function pagedList(out, signal, queries, kind, emptyText) {
       status.append(more);
     }
   };
-  more.addEventListener('click', () => page().catch((e) => { clear(status).append(errorBox(e)); }));
-  await page();
+  const failed = (e) => {
+    if (e.name === 'AbortError' || (e instanceof APIError && e.status === 401)) throw e;
+    clear(status).append(errorBox(e));
+  };
+  more.addEventListener('click', () => page().catch(failed));
+  await page().catch(failed);
   return shown > 0;
 }
 

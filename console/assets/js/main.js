@@ -40,7 +40,7 @@ function stopCurrent() {
   current = null;
 }
 
-async function show() {
+async function show(ev) {
   stopCurrent();
   if (!token.get()) { signIn(); return; }
   nav.hidden = false;
@@ -54,6 +54,11 @@ async function show() {
   const ctx = { view: clear(view), signal: abort.signal, onStop: (f) => { me.stop = f; } };
   const me = { abort };
   current = me;
+  if (ev && ev.type === 'hashchange') {
+    // A new page: start reading (and tabbing) from its top.
+    window.scrollTo(0, 0);
+    view.focus({ preventScroll: true });
+  }
   try {
     await pages[name](r, ctx);
   } catch (e) {
