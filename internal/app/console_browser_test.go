@@ -355,7 +355,15 @@ func TestConsoleInBrowser(t *testing.T) {
 			h.get("/v1/rejections", &r) == http.StatusOK && len(r.Items) == 3
 	})
 
-	shots, err := os.MkdirTemp("", "hookledger-console-shots-")
+	// Screenshots go to HOOKLEDGER_CONSOLE_SCREENSHOTS when set, else to a
+	// new temporary directory; either way they are kept and not committed.
+	shots := os.Getenv("HOOKLEDGER_CONSOLE_SCREENSHOTS")
+	var err error
+	if shots != "" {
+		err = os.MkdirAll(shots, 0o755)
+	} else {
+		shots, err = os.MkdirTemp("", "hookledger-console-shots-")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,8 +440,11 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	t.Run("rejected callback shows its diagnosis and NEAR MISS", func(t *testing.T) {
 		p.t = t
-		p.open("#/callbacks/" + nearMiss)
-		p.waitText("bad_signature")
+		// Found by its event id from the one search box.
+		p.open("#/find?q=" + nearMiss)
+		p.waitIn(".results", "Callback "+nearMiss, "rejected", "bad_signature")
+		p.run("open it", chromedp.Click(`.results a[href="#/callbacks/`+nearMiss+`"]`, chromedp.ByQuery))
+		p.waitText("Diagnosis")
 		if nm := p.text(".nearmiss"); !strings.Contains(nm, "NEAR MISS") {
 			t.Errorf("near miss box: %q", nm)
 		}
