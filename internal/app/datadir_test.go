@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hookledger/hookledger/internal/dirlock"
+	"github.com/hookledger/hookledger/processor"
 )
 
 // fileState is what a second instance must not change about a file.
@@ -148,7 +149,7 @@ func TestMaintenanceOnEmbeddedEnginesTakesTheLock(t *testing.T) {
 		{"replay", func(ctx context.Context, t *testing.T, dir string) error {
 			cfg := testConfig(t, nil)
 			cfg.DataDir = dir
-			return Replay(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			return Replay(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), processor.ReplayOptions{})
 		}, "kafka"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

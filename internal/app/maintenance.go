@@ -33,8 +33,9 @@ func Migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 // this safe while the processor runs; rows whose key is unchanged are
 // replaced. Records the raw topic's retention already dropped cannot come
 // back. On an embedded engine it takes the data_dir lock, so it runs only
-// while no `hookledger run` holds that data_dir.
-func Replay(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+// while no `hookledger run` holds that data_dir. opts narrow it (since,
+// sources, dry run) and report its progress.
+func Replay(ctx context.Context, cfg *config.Config, log *slog.Logger, opts processor.ReplayOptions) error {
 	if len(cfg.Kafka.Brokers) == 0 || cfg.ClickHouse.DSN == "" {
 		release, err := lockDataDir(cfg, "replay")
 		if err != nil {
@@ -52,7 +53,7 @@ func Replay(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer store.Conn().Close()
-	return replayInto(ctx, brokers, cfg.Kafka.RawTopic, store, cfg.Processor.BatchSize, log)
+	return processor.ReplayWith(ctx, brokers, cfg.Kafka.RawTopic, store, providers.All(), cfg.Processor.BatchSize, log, opts)
 }
 
 // replayInto re-normalises every accepted record in rawTopic into store

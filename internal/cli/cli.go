@@ -116,18 +116,7 @@ func newRoot(stdout, stderr io.Writer, hup <-chan os.Signal) *cobra.Command {
 				return app.Migrate(cmd.Context(), cfg, log)
 			},
 		},
-		&cobra.Command{
-			Use:   "replay",
-			Short: "Rebuild the normalised tables from the raw topic and exit",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				cfg, log, err := load(configPath, stderr)
-				if err != nil {
-					return err
-				}
-				return app.Replay(cmd.Context(), cfg, log)
-			},
-		},
+		newReplayCommand(&configPath, stderr),
 	)
 	root.AddCommand(&cobra.Command{
 		Use: "version", Short: "Print the version, VCS revision and Go version of this binary", Args: cobra.NoArgs,
