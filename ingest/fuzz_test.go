@@ -21,7 +21,7 @@ import (
 // FuzzHandleNeverAcceptsForgeries drives the real handler with arbitrary
 // methods, paths, signature headers and bodies. The sources' secrets are
 // not in the corpus, so no input can carry a genuine signature: every
-// answer must be a rejection from the spec's set, never a 2xx, and never a
+// answer must be a rejection from the fixed set of reasons, never a 2xx, and never a
 // panic.
 func FuzzHandleNeverAcceptsForgeries(f *testing.F) {
 	cfg := `

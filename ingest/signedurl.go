@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// URLPolicy is how ingest rebuilds the URL a provider signed (SPEC §4).
+// URLPolicy is how ingest rebuilds the URL a provider signed (docs/ingest.md#the-signed-url).
 type URLPolicy struct {
 	// PublicBaseURL is scheme://host[:port][/prefix] providers call; "" means
 	// use the request's own scheme and host.

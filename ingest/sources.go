@@ -1,4 +1,4 @@
-// Package ingest is hookledger's webhook front door (SPEC §4): it reads each
+// Package ingest is hookledger's webhook front door (docs/ingest.md): it reads each
 // callback once, byte-exact and bounded, rebuilds the URL the provider
 // signed, has the source's provider verify it, appends it to Kafka, and
 // answers only once Kafka has it. Rejections are answered at once and

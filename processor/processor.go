@@ -1,4 +1,4 @@
-// Package processor turns Kafka records into ClickHouse rows (SPEC §6-§8).
+// Package processor turns Kafka records into ClickHouse rows (docs/architecture.md).
 // Three consumer groups run side by side: one stores every raw record in the
 // audit table, one (the Forwarder) copies accepted raw records to the
 // verified topic, one normalises verified records into message, reply and

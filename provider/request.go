@@ -18,7 +18,7 @@ import (
 // Request is one callback as a verifier sees it.
 //
 // Invariant: Body is the raw body byte-exact; URL is the URL the provider
-// signed, rebuilt from the raw query string exactly as received (SPEC §4).
+// signed, rebuilt from the raw query string exactly as received (docs/ingest.md#the-signed-url).
 type Request struct {
 	Method string
 	Proto  string // as received, e.g. "HTTP/1.1"
@@ -157,7 +157,7 @@ func RecordRequest(rec *schema.Record) *Request {
 }
 
 // FirstValues maps each parameter name to the first value received for it:
-// the "one string per name" reading of a payload (SPEC §4).
+// the "one string per name" reading of a payload (docs/ingest.md#routes).
 func FirstValues(params []Param) map[string]string {
 	out := make(map[string]string, len(params))
 	for _, p := range params {
@@ -179,12 +179,12 @@ func Clip(s string, n int) string {
 
 // MaxParams bounds the parameters of a payload that verification parses: a
 // GET query or a form body with more '&'-separated pairs (empty ones
-// included) is malformed before any parse or signature work (SPEC §4), and
+// included) is malformed before any parse or signature work (docs/ingest.md#rejection-reasons-and-their-precedence), and
 // so is a JSON object with more members where a verifier decodes its
 // members (the Vonage SMS API sig), so that a forged body cannot buy CPU
 // by the parameter.
 //
-// No provider comes near it (PROVIDERS.md): a SignalWire call status
+// No provider comes near it, as their documented payloads show: a SignalWire call status
 // carries about 15 fields, an inbound MMS 8 plus MediaUrl{N} and
 // MediaContentType{N} for at most 10 media (about 30), a Vonage SMS API
 // receipt or concatenated inbound part about 16, and the JSON callbacks of
@@ -215,8 +215,8 @@ func (r *Request) CheckParamCount() error {
 	return nil
 }
 
-// CheckPayload reports a payload that cannot be parsed, which SPEC §4 calls
-// malformed whatever the provider or scheme: a GET's query that is not
+// CheckPayload reports a payload that cannot be parsed, which is
+// malformed (docs/ingest.md#rejection-reasons-and-their-precedence) whatever the provider or scheme: a GET's query that is not
 // urlencoding, a form POST's body that is not, a JSON POST's body that is
 // not JSON, and a query or form body over MaxParams (checked first, before
 // any decoding). A body of any other type is not judged here. It returns

@@ -1,4 +1,4 @@
-// Package query is hookledger's read API (SPEC §9): bearer-token
+// Package query is hookledger's read API (docs/query-api.md): bearer-token
 // authentication, tenant scoping, and JSON views over the ClickHouse
 // history.
 package query

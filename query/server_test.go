@@ -248,7 +248,7 @@ func TestSingleReadsNotFoundAndAmbiguous(t *testing.T) {
 	}
 }
 
-// TestCallShape checks the call object of SPEC §9 field by field.
+// TestCallShape checks the call object of docs/query-api.md#get-v1callscall_id field by field.
 func TestCallShape(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)

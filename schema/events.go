@@ -11,7 +11,7 @@ import (
 )
 
 // The rows below are what the processor derives from one verified Record.
-// Their DedupKey is deterministic per provider event (SPEC §7): a provider
+// Their DedupKey is deterministic per provider event (docs/vocabularies.md#identity-and-deduplication): a provider
 // retry, a Kafka redelivery or a replay all produce the same key, and the
 // ReplacingMergeTree tables keep one row per key.
 

@@ -13,7 +13,7 @@ const (
 // a contract change.
 type Reason string
 
-// The rejection reasons, in the order ingest checks them (SPEC §4): when
+// The rejection reasons, in the order ingest checks them (docs/ingest.md#rejection-reasons-and-their-precedence): when
 // several apply, the first one listed wins.
 const (
 	ReasonUnknownSource        Reason = "unknown_source"

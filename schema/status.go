@@ -1,6 +1,6 @@
 package schema
 
-// Message statuses (SPEC §7). A message's current status is the one with the
+// Message statuses (docs/vocabularies.md#message-statuses). A message's current status is the one with the
 // highest rank; ties go to the later provider time, then the later receive
 // time, so a late-arriving "sent" never hides an earlier "delivered".
 const (
@@ -32,7 +32,7 @@ func MessageStatusRank(status string) (uint8, bool) {
 // delivery rate, next to MessageDelivered.
 var MessageFinalFailures = []string{MessageUndelivered, MessageFailed, MessageExpired, MessageRejected}
 
-// Call statuses (SPEC §7), ranked like message statuses.
+// Call statuses (docs/vocabularies.md#call-statuses), ranked like message statuses.
 const (
 	CallInitiated = "initiated"
 	CallRinging   = "ringing"

@@ -10,7 +10,7 @@ import (
 	"github.com/hookledger/hookledger/schema"
 )
 
-// CallEvent is one logical event in a call's timeline (SPEC §9). A
+// CallEvent is one logical event in a call's timeline (docs/query-api.md#get-v1callscall_id). A
 // non-status event (recording, input, transfer, machine detection) has
 // the empty Status and its kind in ProviderStatus.
 type CallEvent struct {
@@ -24,7 +24,7 @@ type CallEvent struct {
 
 // Call is a call's current state and, for single reads, its timeline.
 //
-// Status is the best-ranked status event's (SPEC §7 call ranking; ties to
+// Status is the best-ranked status event's (docs/vocabularies.md#ranking; ties to
 // the later provider time, then the later receive time); non-status events
 // never set it. A call with no status event yet has Status "" and a nil
 // StatusAt (JSON null). DurationSeconds is the largest duration any event

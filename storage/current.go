@@ -23,7 +23,7 @@ import (
 // messageStates is a subquery with one row per message of messages_state
 // (migration 0006) that satisfies w, conditions on its sorting key
 // (tenant, provider, message_id), which narrow what is read: its first
-// event time, its current status per the SPEC §7 ranking, its latest
+// event time, its current status per docs/vocabularies.md#ranking, its latest
 // source and addresses, and the provider time of its first "delivered"
 // event (first_delivered_at, NULL if none). Filters on merged values must
 // go outside.

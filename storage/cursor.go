@@ -19,7 +19,7 @@ type Cursor struct {
 	Tenant string `json:"n,omitempty"`
 }
 
-// Page sizes (SPEC §9): a Page that names no limit gets DefaultLimit, and
+// Page sizes (docs/query-api.md#lists-and-pagination): a Page that names no limit gets DefaultLimit, and
 // no page holds more than MaxLimit items.
 const (
 	DefaultLimit = 100

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Rejection is one audited rejected callback (SPEC §9 /v1/rejections).
+// Rejection is one audited rejected callback (docs/query-api.md#get-v1rejections).
 type Rejection struct {
 	EventID    string    `json:"event_id"`
 	ReceivedAt time.Time `json:"received_at"`

@@ -30,7 +30,7 @@ func (sc Scope) condition() string {
 	return "tenant IN " + quoteList(sc.Tenants)
 }
 
-// MessageEvent is one logical event in a message's history (SPEC §9).
+// MessageEvent is one logical event in a message's history (docs/query-api.md#get-v1messagesmessage_id).
 type MessageEvent struct {
 	EventID        string    `json:"event_id"`
 	Status         string    `json:"status"`
@@ -56,7 +56,7 @@ type Message struct {
 }
 
 // ranksAbove reports whether a is a better "current status" than b: higher
-// rank, then later provider time, then later receive time (SPEC §7).
+// rank, then later provider time, then later receive time (docs/vocabularies.md#ranking).
 func ranksAbove(aRank uint8, aOcc, aRecv time.Time, bRank uint8, bOcc, bRecv time.Time) bool {
 	if aRank != bRank {
 		return aRank > bRank
@@ -158,7 +158,7 @@ func (s *Store) Messages(ctx context.Context, scope Scope, id string, want Owner
 	return out, nil
 }
 
-// Callback is one stored raw request (SPEC §9 /v1/callbacks/{id}).
+// Callback is one stored raw request (docs/query-api.md#get-v1callbacksevent_id).
 type Callback struct {
 	EventID    string              `json:"event_id"`
 	ReceivedAt time.Time           `json:"received_at"`

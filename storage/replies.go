@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Reply is one inbound message (SPEC §9 /v1/replies). MessageID is the
+// Reply is one inbound message (docs/query-api.md#get-v1replies). MessageID is the
 // outbound message it answers, when the provider says; else "".
 type Reply struct {
 	ReplyID    string    `json:"reply_id"`

@@ -58,7 +58,7 @@ type StatsQuery struct {
 }
 
 // StatsBucket summarises the messages whose first event falls in
-// [Start, Start+interval) and that share Key (SPEC §9 /v1/stats/messages).
+// [Start, Start+interval) and that share Key (docs/query-api.md#get-v1statsmessages).
 //
 // Counts holds every status of the vocabulary (0 when none) and counts
 // each message once, by its current status.
@@ -83,7 +83,7 @@ type StatsBucket struct {
 	P95          *int64            `json:"p95_seconds_to_delivered"`
 }
 
-// MessageStatuses returns the message status vocabulary (SPEC §7) in rank
+// MessageStatuses returns the message status vocabulary (docs/vocabularies.md#message-statuses) in rank
 // order.
 func MessageStatuses() []string {
 	return []string{
@@ -93,7 +93,7 @@ func MessageStatuses() []string {
 	}
 }
 
-// CallStatuses returns the call status vocabulary (SPEC §7) in rank order.
+// CallStatuses returns the call status vocabulary (docs/vocabularies.md#call-statuses) in rank order.
 func CallStatuses() []string {
 	return []string{
 		schema.CallInitiated, schema.CallRinging, schema.CallAnswered,

@@ -122,7 +122,7 @@ sources:
 	}
 	var m storage.Message
 	testinfra.Eventually(t, 30*time.Second, "message visible", func() bool { return h.get("/v1/messages/"+sid, &m) == http.StatusOK })
-	t.Logf("callback to queryable message: %v (spec target: under 1 s)", time.Since(sent).Round(time.Millisecond))
+	t.Logf("callback to queryable message: %v (target: under 1 s)", time.Since(sent).Round(time.Millisecond))
 	if status := send("SMforged", "PSKwrong"); status != http.StatusUnauthorized {
 		t.Fatalf("forged callback: %d", status)
 	}

@@ -37,7 +37,7 @@ const providerAPITimeout = 30 * time.Second
 type lookupEnvFunc func(string) (string, bool)
 
 // newMessageMediaCommand is `hookledger messagemedia`: management of the
-// signature keys MessageMedia signs callbacks with (SPEC §10).
+// signature keys MessageMedia signs callbacks with (docs/operations.md#provider-set-up-commands).
 func newMessageMediaCommand(lookupEnv lookupEnvFunc) *cobra.Command {
 	var apiBase string
 	root := &cobra.Command{
@@ -235,7 +235,7 @@ func printPublicKey(out io.Writer, key messagemedia.SignatureKey) error {
 }
 
 // newVonageCommand is `hookledger vonage`: application settings hookledger
-// depends on (SPEC §10).
+// depends on (docs/operations.md#provider-set-up-commands).
 func newVonageCommand(lookupEnv lookupEnvFunc) *cobra.Command {
 	var apiBase string
 	root := &cobra.Command{

@@ -1,4 +1,4 @@
-// Package config loads hookledger's YAML configuration (SPEC §3): defaults,
+// Package config loads hookledger's YAML configuration (docs/configuration.md): defaults,
 // then the file, then ${ENV} expansion of secrets, then HOOKLEDGER_* env
 // overrides of any scalar, then validation that names the offending field.
 package config

@@ -1,6 +1,6 @@
 // Package messagemedia implements hookledger's support for Sinch
-// MessageMedia: verification of its RSA-signed webhooks (SPEC §5) and
-// normalisation of its delivery reports and replies (SPEC §7).
+// MessageMedia: verification of its RSA-signed webhooks (docs/signatures.md#messagemedia) and
+// normalisation of its delivery reports and replies (docs/vocabularies.md).
 //
 // MessageMedia signs each webhook with a private key whose public half the
 // account owner fetched from the signature-key API; the webhook names the key
@@ -23,7 +23,7 @@ import (
 const Name = "messagemedia"
 
 // DefaultMaxSkew is how far the Date header may be from the receive time
-// when a source does not say (SPEC §3).
+// when a source does not say (docs/configuration.md#sourcesmessagemediamax_skew).
 const DefaultMaxSkew = 5 * time.Minute
 
 // MinKeyBits is the smallest accepted RSA modulus. MessageMedia's own example

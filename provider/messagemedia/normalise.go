@@ -12,7 +12,7 @@ import (
 )
 
 // Dedup-key prefixes. One logical MessageMedia event is one
-// delivery_report_id or one reply_id (SPEC §7); both are UUIDs minted by
+// delivery_report_id or one reply_id (docs/vocabularies.md#identity-and-deduplication); both are UUIDs minted by
 // MessageMedia, so a provider retry, a Kafka redelivery and a replay all give
 // the same key.
 const (
@@ -20,7 +20,7 @@ const (
 	dedupPrefixReply          = Name + ":reply:"
 )
 
-// Normalise turns a verified MessageMedia callback into rows (SPEC §7):
+// Normalise turns a verified MessageMedia callback into rows (docs/vocabularies.md):
 //
 //   - a delivery report (has delivery_report_id) becomes one MessageEvent for
 //     message_id, dedup key "messagemedia:dr:<delivery_report_id>";
@@ -107,7 +107,7 @@ func normaliseReply(rec *schema.Record, f map[string]string) schema.Normalised {
 }
 
 // MessageStatus maps a MessageMedia message status (case-insensitive) to the
-// normalised vocabulary of SPEC §7; anything else is "unknown".
+// normalised vocabulary of docs/vocabularies.md#provider--normalised-status; anything else is "unknown".
 func MessageStatus(providerStatus string) string {
 	switch strings.ToLower(strings.TrimSpace(providerStatus)) {
 	case "queued", "scheduled", "processed":

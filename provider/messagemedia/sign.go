@@ -13,7 +13,7 @@ import (
 	"github.com/hookledger/hookledger/provider"
 )
 
-// The helpers below produce genuine MessageMedia signatures (SPEC §5). They
+// The helpers below produce genuine MessageMedia signatures (docs/signatures.md#messagemedia). They
 // exist for tests here and in other packages (ingest, end-to-end); the
 // service itself never signs.
 

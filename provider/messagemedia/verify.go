@@ -17,7 +17,7 @@ import (
 	"github.com/hookledger/hookledger/schema"
 )
 
-// The headers of a signed MessageMedia webhook (SPEC §5).
+// The headers of a signed MessageMedia webhook (docs/signatures.md#messagemedia).
 const (
 	HeaderKeyID      = "X-MessageMedia-Key-Id"
 	HeaderCipherType = "X-MessageMedia-Cipher-Type"
@@ -47,8 +47,8 @@ type Verifier struct {
 	now     func() time.Time
 }
 
-// Verify checks req against SPEC §5 MessageMedia. The checks run in the
-// precedence order of SPEC §4, so the first failing one names the reason:
+// Verify checks req as docs/signatures.md#messagemedia describes. The checks run in the
+// precedence order of docs/ingest.md#rejection-reasons-and-their-precedence, so the first failing one names the reason:
 // missing_signature, malformed, unsupported_algorithm, unknown_key,
 // bad_signature, stale_timestamp. Verified.KeyID is the configured key_id.
 func (v *Verifier) Verify(_ context.Context, req *provider.Request) (provider.Verified, error) {

@@ -501,7 +501,7 @@ func TestSignRejectsUnknownDigest(t *testing.T) {
 	}
 }
 
-// TestSignedBytes pins the exact signed-bytes layout of SPEC §5.
+// TestSignedBytes pins the exact signed-bytes layout of docs/signatures.md#messagemedia.
 func TestSignedBytes(t *testing.T) {
 	got := string(SignedBytes("POST /hooks/mm-main?x=1 HTTP/1.1", "Tue, 17 Jul 2018 04:52:31 GMT", []byte(`{"a":1}`)))
 	want := `POST /hooks/mm-main?x=1 HTTP/1.1Tue, 17 Jul 2018 04:52:31 GMT{"a":1}`

@@ -27,7 +27,7 @@ import (
 // rows of the verify table) to the verifier. It must never panic, only
 // reject with a SignalWire reason, never leak a key in a diagnosis, and
 // accept only requests whose signature an independent reference
-// implementation of SPEC §5 recomputes with a configured key.
+// implementation of docs/signatures.md#signalwire recomputes with a configured key.
 func FuzzVerify(f *testing.F) {
 	for _, tc := range verifyCases() {
 		r := tc.req()
@@ -81,7 +81,7 @@ func FuzzVerify(f *testing.F) {
 }
 
 // referenceVerifies is a deliberately separate, straightforward reading of
-// SPEC §5, used as the fuzz oracle: it shares no signing code with the
+// docs/signatures.md#signalwire, used as the fuzz oracle: it shares no signing code with the
 // package.
 func referenceVerifies(keys []string, req *provider.Request) bool {
 	sw := strings.TrimSpace(req.Header.Get(HeaderSignature))

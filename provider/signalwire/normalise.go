@@ -14,7 +14,7 @@ import (
 )
 
 // messageStatuses maps SignalWire MessageStatus values (lower-cased) onto
-// the message vocabulary (SPEC §7). "received" and "receiving" are not here:
+// the message vocabulary (docs/vocabularies.md#provider--normalised-status). "received" and "receiving" are not here:
 // they mark inbound messages, which become replies.
 var messageStatuses = map[string]string{
 	"queued":      schema.MessageQueued,
@@ -27,7 +27,7 @@ var messageStatuses = map[string]string{
 }
 
 // callStatuses maps SignalWire CallStatus values (lower-cased) onto the call
-// vocabulary (SPEC §7).
+// vocabulary (docs/vocabularies.md#provider--normalised-status).
 var callStatuses = map[string]string{
 	"queued":      schema.CallInitiated,
 	"initiated":   schema.CallInitiated,
@@ -75,7 +75,7 @@ func (f fields) hasAny(names ...string) bool {
 	return false
 }
 
-// Normalise implements provider.Provider (SPEC §7).
+// Normalise implements provider.Provider (docs/vocabularies.md).
 //
 // Dedup keys, one per logical provider event:
 //
@@ -120,7 +120,7 @@ func normaliseMessage(base rowBase, sid string, f fields) (schema.Normalised, er
 		return schema.Normalised{}, provider.Unusable("message %s has no MessageStatus and nothing of an inbound message", sid)
 	}
 	if status == "received" || status == "receiving" || status == "" {
-		// An inbound message (SPEC §7: MessageStatus received or absent;
+		// An inbound message (docs/vocabularies.md#provider--normalised-status: MessageStatus received or absent;
 		// an MMS may carry media and no Body at all). Its status
 		// progresses receiving -> received, but it is one reply, so the
 		// key omits the status.
@@ -267,7 +267,7 @@ func providerTime(s string, receivedAt time.Time) time.Time {
 	return receivedAt.UTC()
 }
 
-// payloadFields extracts the callback payload (SPEC §4): a GET's query, a
+// payloadFields extracts the callback payload (docs/ingest.md#routes): a GET's query, a
 // POST's urlencoded or JSON body. The first value of a repeated name wins.
 func payloadFields(rec *schema.Record) (fields, error) {
 	req := provider.RecordRequest(rec)

@@ -2,7 +2,7 @@
 // Twilio-compatible) callbacks: message status reports, inbound messages,
 // call status and recording callbacks.
 //
-// Verification (SPEC §5) accepts two HMAC schemes keyed by the project's
+// Verification (docs/signatures.md#signalwire) accepts two HMAC schemes keyed by the project's
 // signing key:
 //
 //   - scheme A: X-SignalWire-Signature is lowercase hex HMAC-SHA1(key,
@@ -18,7 +18,7 @@
 //     6.x). A form of more than provider.MaxParams pairs is malformed
 //     before any HMAC.
 //
-// Normalisation (SPEC §7) maps MessageStatus and CallStatus onto hookledger's
+// Normalisation (docs/vocabularies.md#provider--normalised-status) maps MessageStatus and CallStatus onto hookledger's
 // vocabularies and derives deterministic dedup keys.
 package signalwire
 

@@ -27,7 +27,7 @@ type valueOrder uint8
 
 const (
 	valuesReceived     valueOrder = iota // in received order (@signalwire/compatibility-api, twilio-go)
-	valuesSorted                         // sorted (SPEC §5: "also accept values sorted")
+	valuesSorted                         // sorted (docs/signatures.md#signalwire)
 	valuesSortedUnique                   // sorted, duplicates dropped (twilio-node 6.x)
 )
 
@@ -40,7 +40,7 @@ type spelling struct {
 }
 
 // allSpellings lists the spellings verification tries, in the order a
-// match is reported: SPEC §5's own spelling first.
+// match is reported: byte order with values as received first.
 var allSpellings = [...]spelling{
 	{byteOrder, valuesReceived}, {byteOrder, valuesSorted}, {byteOrder, valuesSortedUnique},
 	{utf16Order, valuesReceived}, {utf16Order, valuesSorted}, {utf16Order, valuesSortedUnique},

@@ -106,7 +106,7 @@ func (s scheme) describe() string {
 // variant).
 const diagnosisBudget = 256 << 10
 
-// Verify implements provider.Verifier. Checks run in SPEC §4 precedence:
+// Verify implements provider.Verifier. Checks run in the order of docs/ingest.md#rejection-reasons-and-their-precedence:
 // missing_signature, malformed, bad_signature, payload_hash_mismatch.
 // SignalWire signatures carry no timestamp or nonce, so stale_timestamp and
 // replayed never apply.
@@ -126,7 +126,7 @@ func (v *verifier) Verify(_ context.Context, req *provider.Request) (provider.Ve
 		return provider.Verified{}, provider.Reject(schema.ReasonMalformed, "%v", err)
 	}
 
-	// Scheme choice (SPEC §5): 40 hex digits in X-SignalWire-Signature is
+	// Scheme choice (docs/signatures.md#signalwire): 40 hex digits in X-SignalWire-Signature is
 	// scheme A; anything else is tried as scheme B. X-Twilio-Signature is
 	// only consulted when X-SignalWire-Signature is absent: SignalWire sends
 	// the same value in both.
@@ -229,7 +229,7 @@ func (v *verifier) verifySchemeB(req *provider.Request, header, sig string, form
 	return provider.Verified{KeyID: keyID}, nil
 }
 
-// matchSigned tries the URL as signed, then its port variant (SPEC §5),
+// matchSigned tries the URL as signed, then its port variant (docs/signatures.md#signalwire),
 // computing the variant only when the URL as signed does not verify.
 func (v *verifier) matchSigned(signedURL string, s scheme) match {
 	if m := v.matchURL(signedURL, s); m.ok {

@@ -686,9 +686,9 @@ func TestEveryReasonReached(t *testing.T) {
 	}
 }
 
-// TestSignHelpersMatchSpec recomputes the helpers' output by hand from the
-// SPEC §5 definitions, so a bug shared by signer and verifier cannot hide.
-func TestSignHelpersMatchSpec(t *testing.T) {
+// TestSignHelpersMatchDocs recomputes the helpers' output by hand from the
+// definitions of docs/signatures.md#signalwire, so a bug shared by signer and verifier cannot hide.
+func TestSignHelpersMatchDocs(t *testing.T) {
 	body := []byte("CallSid=CA1&CallStatus=ringing")
 	mac := hmac.New(sha1.New, []byte(keyCurrent))
 	mac.Write([]byte(publicURL + string(body)))

@@ -188,7 +188,7 @@ func assertGenuineSMS(t *testing.T, req *provider.Request, secret string) {
 	for n := range values {
 		names = append(names, n)
 	}
-	// Names in byte order (SPEC §5) or, as @vonage/sms sorts them, in
+	// Names in byte order (docs/signatures.md#vonage) or, as @vonage/sms sorts them, in
 	// UTF-16 code units.
 	byUTF16 := slices.Clone(names)
 	sort.Strings(names)

@@ -22,7 +22,7 @@ import (
 // Issuer is the `iss` claim of every Vonage signed callback.
 const Issuer = "Vonage"
 
-// jwtAlgorithm is the only accepted `alg` (SPEC §5).
+// jwtAlgorithm is the only accepted `alg` (docs/signatures.md#vonage).
 const jwtAlgorithm = "HS256"
 
 // replayMemoryWithoutWindow is how long a jti is remembered when max_age is
@@ -35,7 +35,7 @@ const replayMemoryWithoutWindow = 24 * time.Hour
 // checks. Other claims (sub, aud, ...) are ignored.
 //
 // Claims implements jwt.Claims so that jwt/v5 can decode into it; claim
-// validation itself is done by verifyJWT, in SPEC §4 order (jwt/v5's own
+// validation itself is done by verifyJWT, in the order of docs/ingest.md#rejection-reasons-and-their-precedence (jwt/v5's own
 // is disabled).
 type Claims struct {
 	IssuedAt      *jwt.NumericDate `json:"iat"`
@@ -138,9 +138,9 @@ func bearerToken(h http.Header) (string, bool) {
 	return strings.TrimSpace(token), true
 }
 
-// verifyJWT checks a Vonage signed-callback JWT (SPEC §5). jwt/v5 decodes the
+// verifyJWT checks a Vonage signed-callback JWT (docs/signatures.md#vonage). jwt/v5 decodes the
 // token and computes the HMAC, but its own validation order (method, then
-// signature, then claims) is not SPEC §4's, so claims validation is off and
+// signature, then claims) is not that of docs/ingest.md#rejection-reasons-and-their-precedence, so claims validation is off and
 // every check is made here, first failure wins:
 //
 //  1. malformed: a line break in the token, a JSON or form payload that

@@ -27,7 +27,7 @@ import (
 // the Messages API never messageId, Voice events neither), so the order only
 // matters for payloads no Vonage API sends.
 
-// Dedup keys are "vonage:" + kind + ":" + the SPEC §7 identity fields joined
+// Dedup keys are "vonage:" + kind + ":" + the identity fields of docs/vocabularies.md#identity-and-deduplication joined
 // by "|" (a character none of the ids, statuses or timestamps contain):
 //
 //	vonage:message:<message_uuid>|<status>|<timestamp>
@@ -41,7 +41,7 @@ import (
 // payload has no timestamp at all, a hash of the payload's fields stands in,
 // so two different events never collapse into one.
 
-// Messages API statuses (SPEC §7); any other is "unknown".
+// Messages API statuses (docs/vocabularies.md#provider--normalised-status); any other is "unknown".
 var messagesStatus = map[string]string{
 	"submitted":     schema.MessageSent,
 	"delivered":     schema.MessageDelivered,
@@ -50,7 +50,7 @@ var messagesStatus = map[string]string{
 	"read":          schema.MessageRead,
 }
 
-// SMS API delivery receipt statuses (SPEC §7); any other is "unknown".
+// SMS API delivery receipt statuses (docs/vocabularies.md#provider--normalised-status); any other is "unknown".
 var smsReceiptStatus = map[string]string{
 	"accepted":  schema.MessageSent,
 	"buffered":  schema.MessageSent,
@@ -61,7 +61,7 @@ var smsReceiptStatus = map[string]string{
 	"unknown":   schema.MessageUnknown,
 }
 
-// Voice API call statuses (SPEC §7). Other `status` values (human, machine,
+// Voice API call statuses (docs/vocabularies.md#call-statuses). Other `status` values (human, machine,
 // disconnected, ...) are timeline events that do not change the call status.
 var voiceStatus = map[string]string{
 	"started":    schema.CallInitiated,

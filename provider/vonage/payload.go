@@ -13,12 +13,12 @@ import (
 )
 
 // payload is a callback's parameters as both verification and normalisation
-// read them (SPEC §4): the decoded query of a GET, the urlencoded or JSON
+// read them (docs/ingest.md#routes): the decoded query of a GET, the urlencoded or JSON
 // body of a POST.
 //
 // Invariants: params holds one entry per name, in order of first
 // appearance, with the first value received for that name (the "one string
-// per name" of SPEC §4; Vonage never repeats a name, and using one rule for
+// per name" of docs/ingest.md#routes; Vonage never repeats a name, and using one rule for
 // both the signature and the stored fields means a repeated name can never
 // make normalisation read a value the signature did not cover). For a JSON
 // body, raw holds each top-level member's JSON text under the same rule and

@@ -180,10 +180,10 @@ func SignSMSJSON(method, secret string, params []provider.Param) ([]byte, error)
 	return queryJSON(append(signed, provider.Param{Name: paramSig, Value: sig})), nil
 }
 
-// verifySMS checks an SMS API `sig` (SPEC §5) over p, in the precedence
-// order of SPEC §4: a missing or non-numeric timestamp is malformed, then
+// verifySMS checks an SMS API `sig` (docs/signatures.md#vonage) over p, in the precedence
+// order of docs/ingest.md#rejection-reasons-and-their-precedence: a missing or non-numeric timestamp is malformed, then
 // the signature, then the timestamp window. SMS API callbacks carry no jti;
-// their nonce is not remembered (SPEC asks replay protection of JWTs only).
+// their nonce is not remembered (only a JWT carries a one-time token worth remembering).
 func (v *verifier) verifySMS(p *payload, sig string, now time.Time) (provider.Verified, error) {
 	tsText, ok := p.get(paramTimestamp)
 	if !ok {

@@ -18,7 +18,7 @@ import (
 	"github.com/hookledger/hookledger/schema"
 )
 
-// Realistic payloads (PROVIDERS.md).
+// Realistic payloads, shaped as the providers document them.
 const (
 	messagesStatusJSON = `{"message_uuid":"aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab","to":"447700900000","from":"447700900001",` +
 		`"timestamp":"2024-04-04T18:32:10.123Z","status":"delivered","channel":"sms","client_ref":"order-1234",` +

@@ -3,13 +3,13 @@
 // HS256 JWT), and SMS API delivery receipts and inbound SMS (signed with a
 // `sig` parameter).
 //
-// Verification (SPEC §5): an "Authorization: Bearer" header means a JWT and
+// Verification (docs/signatures.md#vonage): an "Authorization: Bearer" header means a JWT and
 // nothing else; otherwise a `sig` parameter is checked, and only when the
 // source sets sms_signature_method. Either scheme accepts any of the
 // source's signature secrets (rotation); the record's key id is
 // provider.SecretFingerprint of the secret that verified.
 //
-// Normalisation (SPEC §7) tells the payload kinds apart by their fields; see
+// Normalisation (docs/vocabularies.md) tells the payload kinds apart by their fields; see
 // Normalise.
 package vonage
 
@@ -210,7 +210,7 @@ func newVerifier(sourceID string, s Settings, deps provider.Deps) *verifier {
 	return v
 }
 
-// Verify implements provider.Verifier. Rejections follow SPEC §4 precedence;
+// Verify implements provider.Verifier. Rejections follow docs/ingest.md#rejection-reasons-and-their-precedence;
 // an error from the replay guard is returned as is (an internal failure).
 func (v *verifier) Verify(ctx context.Context, req *provider.Request) (provider.Verified, error) {
 	now := req.ReceivedAt
@@ -232,7 +232,7 @@ func (v *verifier) Verify(ctx context.Context, req *provider.Request) (provider.
 	}
 	p, err := parseSignedPayload(req)
 	if err != nil {
-		// missing_signature comes before malformed (SPEC §4): only a sig
+		// missing_signature comes before malformed (docs/ingest.md#rejection-reasons-and-their-precedence): only a sig
 		// that can be seen in what does decode makes the payload the
 		// problem.
 		if errors.Is(err, provider.ErrTooManyParams) {

@@ -10,7 +10,7 @@
 -- aggregate again with the -Merge combinators (GROUP BY the sorting key);
 -- they never read these tables' columns raw.
 --
--- Ranking (SPEC §7): the current status is argMax over the key
+-- Ranking (docs/vocabularies.md#ranking): the current status is argMax over the key
 -- (status_rank, occurred_at, received_at): highest rank, ties to the later
 -- provider time, then the later receive time. Arrival order plays no part,
 -- so a late "sent" never hides an earlier "delivered".

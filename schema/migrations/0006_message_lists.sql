@@ -12,7 +12,7 @@
 -- several parts until a merge. Small granules make looking up a few
 -- hundred messages by id read a few hundred small granules.
 --
--- Ranking (SPEC §7): current is the max of (status_rank, occurred_at,
+-- Ranking (docs/vocabularies.md#ranking): current is the max of (status_rank, occurred_at,
 -- received_at, status, error_code), so the best rank wins, ties go to the
 -- later provider time, then the later receive time (an exact tie of all
 -- three, which no provider produces, goes to the larger status and error

@@ -15,7 +15,7 @@ import (
 	"github.com/hookledger/hookledger/storage"
 )
 
-// Conformance tests of the lists and statistics (SPEC §9), which read the
+// Conformance tests of the lists and statistics (docs/query-api.md#lists-and-pagination), which read the
 // current-state tables the materialized views of migration 0002 keep.
 
 var all = storage.Scope{All: true}
@@ -70,8 +70,8 @@ func statusesOf(items []storage.Message) map[string]string {
 	return out
 }
 
-// testMessageListRanking: the list's current status follows the SPEC §7
-// ranking whatever the arrival order, agrees with the single read, and the
+// testMessageListRanking: the list's current status follows
+// docs/vocabularies.md#ranking whatever the arrival order, agrees with the single read, and the
 // status filter sees the current status only.
 func testMessageListRanking(t *testing.T, s *storage.Store) {
 	ctx := context.Background()
