@@ -19,6 +19,7 @@ type Fetched struct {
 	Key       []byte
 	Value     []byte
 	Headers   map[string]string
+	Time      time.Time // when the record was appended (the producer's timestamp); zero if unknown
 }
 
 // ConsumerOptions configure a Consumer.
@@ -31,11 +32,11 @@ type ConsumerOptions struct {
 	// it is full or FlushInterval after its first record.
 	BatchSize     int
 	FlushInterval time.Duration
-	// BehindAfter is the age of a batch's first record past which the
-	// consumer counts as behind and fills its batch for up to
-	// behindFlushInterval; 0 means FlushInterval. A consumer with a very
-	// short FlushInterval (the forwarder) sets it higher, or every record
-	// would look behind by the time it is fetched.
+	// BehindAfter is the age past which a record counts as backlog: a
+	// batch past its FlushInterval goes on taking such records (see
+	// fetchBatch); 0 means FlushInterval. A consumer with a very short
+	// FlushInterval (the forwarder) sets it higher, or every record would
+	// look behind by the time it is fetched.
 	BehindAfter time.Duration
 	// CheckInterval is how often Run compares the group's committed
 	// offsets with the log (see CheckOffsets); default 5 s.
@@ -172,15 +173,18 @@ func (c *Consumer) resetsPending() bool {
 	return len(c.pending) > 0
 }
 
-// behindFlushInterval is how long a batch whose first record is already
-// older than FlushInterval (the consumer is behind) may take to fill.
-const behindFlushInterval = 2 * time.Second
+// backlogGap is how long a batch past its FlushInterval waits for the next
+// record of a backlog: the reader's next fetch round trip, not new records.
+const backlogGap = 50 * time.Millisecond
 
 // fetchBatch waits for a first record until the next offset check is due
 // (then it returns no records and context.DeadlineExceeded), and for more
-// until the batch is full or FlushInterval passed; when the first record
-// was appended more than BehindAfter ago, the consumer is behind and
-// waits up to behindFlushInterval for a full batch.
+// until the batch is full or FlushInterval passed. Past FlushInterval it
+// goes on adding records that were appended more than BehindAfter ago
+// (a backlog: the consumer is behind), as long as each comes within
+// backlogGap, and stops after the first recent one: a full batch costs
+// less per record to store, so a consumer that is behind catches up on
+// less CPU, while no record waits for records appended after it.
 func (c *Consumer) fetchBatch(ctx context.Context) ([]Fetched, error) {
 	c.mu.Lock()
 	waitUntil := c.nextCheck
@@ -192,7 +196,7 @@ func (c *Consumer) fetchBatch(ctx context.Context) ([]Fetched, error) {
 		return nil, err
 	}
 	batch := []Fetched{toFetched(first)}
-	deadline, cancel := context.WithTimeout(ctx, c.batchWait(time.Since(first.Time), first.Time.IsZero()))
+	deadline, cancel := context.WithTimeout(ctx, c.o.FlushInterval)
 	defer cancel()
 	for len(batch) < c.o.BatchSize {
 		m, err := c.r.FetchMessage(deadline)
@@ -201,23 +205,27 @@ func (c *Consumer) fetchBatch(ctx context.Context) ([]Fetched, error) {
 		}
 		batch = append(batch, toFetched(m))
 	}
+	for len(batch) < c.o.BatchSize && c.backlog(batch[len(batch)-1].Time, time.Now()) {
+		gap, cancelGap := context.WithTimeout(ctx, backlogGap)
+		m, err := c.r.FetchMessage(gap)
+		cancelGap()
+		if err != nil {
+			break
+		}
+		batch = append(batch, toFetched(m))
+	}
 	return batch, nil
 }
 
-// batchWait is how long a batch whose first record is age old may take
-// to fill: FlushInterval, or behindFlushInterval once the consumer is
-// behind (age over BehindAfter; unknown append times never count).
-func (c *Consumer) batchWait(age time.Duration, unknown bool) time.Duration {
+// backlog reports whether a record appended at appended (zero: unknown,
+// never backlog) was already waiting in the log as of now: longer than
+// BehindAfter, or FlushInterval when that is 0.
+func (c *Consumer) backlog(appended, now time.Time) bool {
 	behindAfter := c.o.BehindAfter
 	if behindAfter == 0 {
 		behindAfter = c.o.FlushInterval
 	}
-	if !unknown && age > behindAfter {
-		// Behind: the records are there already, and a full batch costs
-		// less per record to store, so the consumer catches up sooner.
-		return max(c.o.FlushInterval, behindFlushInterval)
-	}
-	return c.o.FlushInterval
+	return !appended.IsZero() && now.Sub(appended) > behindAfter
 }
 
 func (c *Consumer) handleWithRetry(ctx context.Context, handle Handler, batch []Fetched) bool {
@@ -371,7 +379,7 @@ func (c *Consumer) applyResets(ctx context.Context) bool {
 func (c *Consumer) Close() error { return c.r.Close() }
 
 func toFetched(m kafka.Message) Fetched {
-	f := Fetched{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value}
+	f := Fetched{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Time: m.Time}
 	if len(m.Headers) > 0 {
 		f.Headers = make(map[string]string, len(m.Headers))
 		for _, h := range m.Headers {
