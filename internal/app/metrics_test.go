@@ -46,8 +46,8 @@ var operatorFamilies = map[string][]string{
 // scrapeAfterTraffic runs a pipeline, sends it every row of the pipeline
 // test (genuine and forged callbacks of every provider, unknown sources,
 // bad methods), reads the query API, reloads the config once successfully
-// and once with a file that does not load, waits until the history is
-// stored, and returns /metrics as served.
+// and once with a file that does not load, waits until the history and the
+// audit are stored, and returns /metrics as served.
 func scrapeAfterTraffic(t *testing.T) (*harness, []byte) {
 	h := startHarness(t)
 	for _, row := range pipelineRows(t) {
@@ -67,6 +67,21 @@ func scrapeAfterTraffic(t *testing.T) (*harness, []byte) {
 	if err := h.app.ReloadFrom(func() (*config.Config, error) { return nil, errors.New("test: unparsable file") }); err == nil {
 		t.Fatal("a failed load reloaded")
 	}
+	// A consumer records its metrics after its insert returned, so a row
+	// can be queryable a moment before; and the audit consumer stores on
+	// its own, so the history being queryable says nothing about it.
+	var text []byte
+	testinfra.Eventually(t, 30*time.Second, "audit and history stored and measured", func() bool {
+		text = scrapeMetrics(t, h)
+		delay := parseFamilies(t, text)["hookledger_processor_stored_delay_seconds"]
+		return sampleCount(delay, map[string]string{"consumer": "audit"}) > 0 &&
+			sampleCount(delay, map[string]string{"consumer": "history"}) > 0
+	})
+	return h, text
+}
+
+func scrapeMetrics(t *testing.T, h *harness) []byte {
+	t.Helper()
 	resp, err := http.Get("http://" + h.app.Addr("query") + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +91,7 @@ func scrapeAfterTraffic(t *testing.T) (*harness, []byte) {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
 	}
-	return h, text
+	return text
 }
 
 func parseFamilies(t *testing.T, text []byte) map[string]*dto.MetricFamily {
