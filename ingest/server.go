@@ -187,6 +187,10 @@ func (s *Server) handle(c echo.Context) error {
 	ctx, span := s.tracer.Start(c.Request().Context(), "hookledger.ingest",
 		trace.WithSpanKind(trace.SpanKindServer), trace.WithNewRoot(),
 		trace.WithLinks(trace.LinkFromContext(tracing.ExtractContext(c.Request().Header))))
+	if !span.IsRecording() {
+		// Tracing off (or not sampled): no request copy, no attributes.
+		return s.receive(c, func(*schema.Record) {})
+	}
 	c.SetRequest(c.Request().WithContext(ctx))
 	defer func() {
 		if rec != nil {
