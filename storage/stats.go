@@ -131,7 +131,7 @@ func (s *Store) MessageStats(ctx context.Context, scope Scope, q StatsQuery) ([]
 		" quantileExactWeighted(0.5)(seconds_to_delivered, 1) AS p50," +
 		" quantileExactWeighted(0.95)(seconds_to_delivered, 1) AS p95" +
 		" FROM (SELECT first_at, provider, source, status, " + secondsToDelivered + " AS seconds_to_delivered" +
-		" FROM (" + s.messageStates(where{scope.condition()}) + ")" + w.String() + ")" +
+		" FROM (" + s.statsStates(scope) + ")" + w.String() + ")" +
 		" GROUP BY start, bucket_key ORDER BY start, bucket_key" +
 		// Per message, messages_state is read in its sorting key's order and
 		// each message folded as soon as its rows have passed, so the
@@ -160,6 +160,19 @@ func (s *Store) MessageStats(ctx context.Context, scope Scope, q StatsQuery) ([]
 		out[i] = StatsBucket{Start: r.Start.UTC(), Key: r.Key, Counts: counts, DeliveryRate: deliveryRate(counts), P50: r.P50, P95: r.P95}
 	}
 	return out, nil
+}
+
+// statsStates is messageStates narrowed to what statistics read (first
+// event, current status, latest source, first delivery), so that the
+// addresses and error codes of every message are not read.
+func (s *Store) statsStates(scope Scope) string {
+	return "SELECT tenant, provider, message_id," +
+		" min(first_event_at) AS first_at," +
+		" tupleElement(max(current), 4) AS status," +
+		" tupleElement(max(source_latest), 3) AS source," +
+		" min(delivered_at) AS first_delivered_at" +
+		" FROM " + s.table("messages_state") + where{scope.condition()}.String() +
+		" GROUP BY tenant, provider, message_id"
 }
 
 // deliveryRate is delivered ÷ finished messages (see StatsBucket), nil
