@@ -178,6 +178,11 @@ func (l *listScan) anyWithStatus(ctx context.Context) (bool, error) {
 // event with the status it lists.
 const maxWithStatus = 100_000
 
+// maxSpanEvents bounds how many events a span grows to (unless one instant
+// holds more), so that a list whose filter matches little reads the
+// history in steps of bounded memory.
+const maxSpanEvents = 1 << 16
+
 // maxListLookup bounds the messages whose state one query reads by id, so
 // that the query stays well under ClickHouse's max_query_size (256 KiB):
 // an id is at most a few dozen bytes in practice.
@@ -232,7 +237,7 @@ func (l *listScan) next(ctx context.Context, limit int) ([]messageListRow, error
 		l.done = true
 	} else {
 		before := oldest.Add(time.Millisecond)
-		l.before, l.events = &before, l.events*2
+		l.before, l.events = &before, min(l.events*2, max(l.events, maxSpanEvents))
 	}
 	return out, nil
 }
