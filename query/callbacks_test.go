@@ -133,3 +133,29 @@ func TestListsTakeTenant(t *testing.T) {
 		}
 	}
 }
+
+// /v1/calls takes to and from, as /v1/messages does: the console finds a
+// number's calls.
+func TestCallListByNumber(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	c1 := call("acme", "signalwire", "C1", "ringing", "", 0)
+	c2 := call("acme", "signalwire", "C2", "ringing", "", time.Second)
+	c2.To, c2.From = "+15550009999", "+15550008888"
+	a.insert(schema.Normalised{Calls: []schema.CallEvent{c1, c2}})
+	for _, tc := range []struct{ path, want string }{
+		{"/v1/calls?to=%2B15550001", "C1"},
+		{"/v1/calls?from=%2B15550008888", "C2"},
+		{"/v1/calls?to=%2B15550009999&from=%2B15550008888", "C2"},
+		{"/v1/calls?to=%2B15550009999&from=%2B15550002", ""},
+	} {
+		status, body := a.ops(tc.path)
+		var got []string
+		for _, it := range body["items"].([]any) {
+			got = append(got, it.(map[string]any)["call_id"].(string))
+		}
+		if want := []string{tc.want}; status != http.StatusOK || (tc.want == "" && len(got) != 0) || (tc.want != "" && !slices.Equal(got, want)) {
+			t.Errorf("GET %s: %d %v, want %q", tc.path, status, got, tc.want)
+		}
+	}
+}

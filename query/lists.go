@@ -137,7 +137,10 @@ func (s *Server) listCalls(c echo.Context) error {
 	if err != nil {
 		return s.readError(c, err, "calls")
 	}
-	f := storage.CallFilter{Status: c.QueryParam("status"), Provider: c.QueryParam("provider"), Source: c.QueryParam("source")}
+	f := storage.CallFilter{
+		Status: c.QueryParam("status"), Provider: c.QueryParam("provider"), Source: c.QueryParam("source"),
+		To: c.QueryParam("to"), From: c.QueryParam("from"),
+	}
 	if _, known := schema.CallStatusRank(f.Status); f.Status != "" && !known {
 		return s.readError(c, oneOf("status", storage.CallStatuses()), "calls")
 	}

@@ -58,7 +58,7 @@ func (s *Server) routes() []route {
 	return []route{
 		{path: "/messages", params: paged("tenant", "status", "provider", "source", "to", "from"), handle: s.listMessages},
 		{path: "/messages/:id", idName: "message id", params: owner, handle: s.getMessage},
-		{path: "/calls", params: paged("tenant", "status", "provider", "source"), handle: s.listCalls},
+		{path: "/calls", params: paged("tenant", "status", "provider", "source", "to", "from"), handle: s.listCalls},
 		{path: "/calls/:id", idName: "call id", params: owner, handle: s.getCall},
 		{path: "/replies", params: paged("tenant", "message_id", "from", "to"), handle: s.listReplies},
 		{path: "/stats/messages", params: []string{"since", "until", "interval", "group_by"}, handle: s.messageStats},

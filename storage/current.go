@@ -326,6 +326,7 @@ type CallFilter struct {
 	Status   string // the current status, not any past one
 	Provider string
 	Source   string
+	To, From string // the latest number the call's events carry, exactly
 }
 
 // callListRow is a list item plus its position in the list.
@@ -348,6 +349,12 @@ func (s *Store) ListCalls(ctx context.Context, scope Scope, f CallFilter, p Page
 	}
 	if f.Source != "" {
 		w.add("source = " + quote(f.Source))
+	}
+	if f.To != "" {
+		w.add("to_addr = " + quote(f.To))
+	}
+	if f.From != "" {
+		w.add("from_addr = " + quote(f.From))
 	}
 	order := newestFirst(&w, p, "first_at", "call_id")
 	// A call whose events so far are all non-status events has no status

@@ -426,6 +426,9 @@ func TestConsoleInBrowser(t *testing.T) {
 			p.waitIn(".results", "Results for “"+spelling+"”", "Messages to or from +15550002222", "SMc1", "SMc2", "30003")
 		}
 		p.screenshot("find-by-number")
+		// A number's calls too, either direction.
+		p.open("#/find?q=" + url.QueryEscape("(555) 000-3333"))
+		p.waitIn(".results", "Calls to or from +15550003333", "CAc1", "No messages to or from")
 	})
 
 	t.Run("call timeline", func(t *testing.T) {

@@ -89,13 +89,16 @@ async function search(s, out, signal) {
   }
   if (looksLikePhone(q)) {
     const spellings = phoneSpellings(q);
+    const none = ' to or from ' + spellings.join(' or ') + '.';
+    // The status filter belongs to the kind the form lists.
+    const byNumber = (kind) => spellings.flatMap((n) => ['to', 'from'].map((dir) => ({
+      path: '/v1/' + kind, params: { ...filters(s), status: s.kind === kind ? s.status : '', [dir]: n },
+    })));
     box.append(el('h3', {}, 'Messages to or from ', spellings[0]));
-    const queries = [];
-    for (const n of spellings) {
-      for (const dir of ['to', 'from']) queries.push({ path: '/v1/messages', params: { ...filters(s), [dir]: n } });
-    }
-    const got = await pagedList(box, signal, queries, 'messages', 'No messages to or from ' + spellings.join(' or ') + '.');
-    any = any || got;
+    const gotMessages = await pagedList(box, signal, byNumber('messages'), 'messages', 'No messages' + none);
+    box.append(el('h3', {}, 'Calls to or from ', spellings[0]));
+    const gotCalls = await pagedList(box, signal, byNumber('calls'), 'calls', 'No calls' + none);
+    any = any || gotMessages || gotCalls;
   } else if (!any) {
     box.append(empty('Nothing found for “' + q + '”: no message, call or callback has this id for this token. ' +
       'Check the id, or add tenant and provider if it belongs to another account.'));
