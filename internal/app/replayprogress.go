@@ -21,6 +21,7 @@ const (
 // terminal; nil: none), and as an Info log line every 10 s and at the end.
 func ReplayReporter(log *slog.Logger, tty io.Writer) func(processor.ReplayProgress) {
 	var lastTTY, lastLog time.Time
+	open := false // the terminal line is not ended yet
 	return func(p processor.ReplayProgress) {
 		now := time.Now()
 		if tty != nil && (p.Done || now.Sub(lastTTY) >= ttyEvery) {
@@ -30,9 +31,15 @@ func ReplayReporter(log *slog.Logger, tty io.Writer) func(processor.ReplayProgre
 				end = "\n"
 			}
 			fmt.Fprintf(tty, "\r\033[Kreplay: %s%s", progressLine(p), end)
+			open = !p.Done
 		}
 		if p.Done || now.Sub(lastLog) >= logEvery {
 			lastLog = now
+			if open {
+				// The log may write to the same terminal: end the line first.
+				fmt.Fprintln(tty)
+				open = false
+			}
 			log.Info("replay progress", "scanned", p.Scanned, "total", p.Total, "selected", p.Selected, "rows", p.Rows,
 				"unusable", p.Unusable, "records_per_second", int64(p.Rate()), "partition", p.Partition, "offset", p.Offset,
 				"eta", p.ETA().Round(time.Second), "done", p.Done)
