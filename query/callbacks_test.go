@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -109,8 +110,8 @@ func TestCallbackList(t *testing.T) {
 	}
 }
 
-// ?tenant= narrows the message, call and reply lists to one of the token's
-// tenants.
+// ?tenant= narrows the message, call and reply lists and the statistics
+// to one of the token's tenants.
 func TestListsTakeTenant(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
@@ -131,6 +132,24 @@ func TestListsTakeTenant(t *testing.T) {
 		if status, body := a.ops(path); status != http.StatusOK || len(body["items"].([]any)) != 0 {
 			t.Errorf("GET %s: %d %v", path, status, body)
 		}
+	}
+	// The statistics count the one tenant's messages only.
+	for _, tc := range []struct {
+		path string
+		want int
+	}{{"/v1/stats/messages", 2}, {"/v1/stats/messages?tenant=globex", 1}, {"/v1/stats/messages?tenant=acme", 1}} {
+		status, body := a.ops(tc.path)
+		sent := 0
+		for _, b := range body["buckets"].([]any) {
+			n, _ := b.(map[string]any)["counts"].(map[string]any)["sent"].(json.Number).Int64()
+			sent += int(n)
+		}
+		if status != http.StatusOK || sent != tc.want {
+			t.Errorf("GET %s: %d, %d sent, want %d: %v", tc.path, status, sent, tc.want, body)
+		}
+	}
+	if status, _ := a.get("Bearer "+globexToken, "/v1/stats/messages?tenant=acme"); status != http.StatusBadRequest {
+		t.Errorf("globex token asking for acme's statistics: %d, want 400", status)
 	}
 }
 

@@ -187,7 +187,7 @@ func (s *Server) messageStats(c echo.Context) error {
 	default:
 		return s.readError(c, oneOf("group_by", []storage.StatsGroup{storage.GroupByProvider, storage.GroupBySource}), "stats")
 	}
-	buckets, err := s.store.MessageStats(c.Request().Context(), scopeOf(c), q)
+	buckets, err := s.store.MessageStats(c.Request().Context(), listScope(c), q)
 	if err != nil {
 		return s.readError(c, err, "stats")
 	}

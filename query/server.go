@@ -61,7 +61,7 @@ func (s *Server) routes() []route {
 		{path: "/calls", params: paged("tenant", "status", "provider", "source", "to", "from"), handle: s.listCalls},
 		{path: "/calls/:id", idName: "call id", params: owner, handle: s.getCall},
 		{path: "/replies", params: paged("tenant", "message_id", "from", "to"), handle: s.listReplies},
-		{path: "/stats/messages", params: []string{"since", "until", "interval", "group_by"}, handle: s.messageStats},
+		{path: "/stats/messages", params: []string{"tenant", "since", "until", "interval", "group_by"}, handle: s.messageStats},
 		{path: "/callbacks", params: paged("tenant", "source", "verdict", "reason"), handle: s.listCallbacks, auditedSources: true},
 		{path: "/callbacks/:id", idName: "event id", handle: s.getCallback},
 		{path: "/rejections", params: paged("tenant", "source", "reason"), handle: s.listRejections, auditedSources: true},
@@ -95,7 +95,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 
 func scopeOf(c echo.Context) storage.Scope { return c.Get(scopeKey).(storage.Scope) }
 
-// listScope is the scope a list reads: the token's, narrowed to ?tenant=
+// listScope is the scope a list or the statistics read: the token's, narrowed to ?tenant=
 // when given (checkInput has made sure the token sees that tenant).
 func listScope(c echo.Context) storage.Scope {
 	if t := c.QueryParam("tenant"); t != "" {

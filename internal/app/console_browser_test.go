@@ -520,11 +520,17 @@ func TestConsoleInBrowser(t *testing.T) {
 		p.run("show numbers", chromedp.Evaluate(`document.querySelectorAll('figure.chart details').forEach(d => d.open = true)`, nil))
 		// ops sees SMc1 (delivered after 9 s), SMc2 (failed) and globex's
 		// SMg1 (delivered, one event): 2 of 3 delivered, p50 0 s, p95 9 s.
-		p.waitIn("figure.chart", "Delivery rate by provider", "66.7 %")
-		p.waitIn("figure.chart", "p95 time to delivered by provider", "9 s")
+		p.waitIn("figure.chart details td", "66.7 %")
+		p.waitIn("figure.chart details td", "9 s")
 		p.screenshot("analytics")
 		p.open("#/analytics?group_by=source&interval=day")
 		p.waitIn("main", "Delivery rate by source", "sw-main")
+		// One tenant: acme's SMc1 delivered and SMc2 failed.
+		p.open("#/analytics?tenant=acme")
+		p.waitIn("figure.chart", "Delivery rate by provider")
+		p.run("show numbers", chromedp.Evaluate(`document.querySelectorAll('figure.chart details').forEach(d => d.open = true)`, nil))
+		p.waitIn("figure.chart details td", "50 %")
+		p.waitIn("figure.chart details td", "9 s")
 	})
 
 	t.Run("live view shows a new callback without reload", func(t *testing.T) {

@@ -13,6 +13,7 @@ const DAY = 24 * 3600e3;
 export async function render(r, ctx) {
   const p = r.params;
   const s = {
+    tenant: p.get('tenant') || '',
     since: p.get('since') || new Date(floorTo(Date.now() - 7 * DAY, DAY)).toISOString(), until: p.get('until') || '',
     interval: p.get('interval') === 'day' ? 'day' : 'hour', group_by: p.get('group_by') === 'source' ? 'source' : 'provider',
   };
@@ -51,15 +52,16 @@ export async function render(r, ctx) {
 }
 
 function form(s) {
+  const tenant = el('input', { name: 'tenant', value: s.tenant, autocomplete: 'off' });
   const since = el('input', { type: 'datetime-local', name: 'since', value: toInput(s.since) });
   const until = el('input', { type: 'datetime-local', name: 'until', value: toInput(s.until) });
   const interval = select('interval', [['hour', 'Hour'], ['day', 'Day']], s.interval);
   const group = select('group_by', [['provider', 'Provider'], ['source', 'Source']], s.group_by);
   return el('form', { class: 'card', onsubmit: (ev) => {
     ev.preventDefault();
-    location.hash = route(['analytics'], { since: utcInput(since.value), until: utcInput(until.value), interval: interval.value, group_by: group.value });
+    location.hash = route(['analytics'], { tenant: tenant.value.trim(), since: utcInput(since.value), until: utcInput(until.value), interval: interval.value, group_by: group.value });
   } },
   el('fieldset', { class: 'filters' }, el('legend', {}, 'Range and grouping'),
-    field('Since (UTC)', since), field('Until (UTC)', until), field('Per', interval), field('Group by', group)),
+    field('Tenant', tenant), field('Since (UTC)', since), field('Until (UTC)', until), field('Per', interval), field('Group by', group)),
   el('p', {}, el('button', { type: 'submit' }, 'Show')));
 }
