@@ -124,7 +124,7 @@ func newRoot(stdout, stderr io.Writer, hup <-chan os.Signal) *cobra.Command {
 	})
 	root.AddCommand(newMessageMediaCommand(os.LookupEnv), newVonageCommand(os.LookupEnv))
 	root.AddCommand(newConfigCommand(&configPath, stderr))
-	root.AddCommand(newHealthCommand())
+	root.AddCommand(newHealthCommand(&configPath))
 	root.AddCommand(newBenchCommand(&configPath, os.LookupEnv))
 	return root
 }

@@ -30,9 +30,12 @@ func newConfigCommand(configPath *string, stderr io.Writer) *cobra.Command {
 			if *configPath == "" {
 				fmt.Fprintln(stderr, "hookledger: no --config given: checking the built-in defaults and HOOKLEDGER_* variables only")
 			}
-			out, err := checkConfig(*configPath, os.LookupEnv)
+			out, warnings, err := checkConfig(*configPath, os.LookupEnv, os.Environ())
 			if err != nil {
 				return err
+			}
+			for _, w := range warnings {
+				fmt.Fprintln(stderr, "hookledger: warning:", w)
 			}
 			_, err = cmd.OutOrStdout().Write(out)
 			return err
@@ -43,24 +46,36 @@ func newConfigCommand(configPath *string, stderr io.Writer) *cobra.Command {
 
 // checkConfig loads the file at path, builds every source's verifier and
 // every token as a start would, and returns the effective configuration
-// as YAML with secrets redacted. The error lists every problem found.
-func checkConfig(path string, lookupEnv func(string) (string, bool)) ([]byte, error) {
+// as YAML with secrets redacted. The error lists every problem found;
+// warnings are what a start would warn about (overrides of no key, no
+// sources, no tokens).
+func checkConfig(path string, lookupEnv func(string) (string, bool), environ []string) (out []byte, warnings []string, err error) {
 	cfg, err := config.Load(path, lookupEnv, config.WithProviders(providers.All().Names()))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	for _, name := range cfg.UnknownEnv(environ) {
+		warnings = append(warnings, name+" overrides no config key; misspelled?")
+	}
+	if len(cfg.Sources) == 0 {
+		warnings = append(warnings, "sources is empty: ingest would answer every callback 404 (unknown source)")
+	}
+	if len(cfg.Query.Tokens) == 0 {
+		warnings = append(warnings, "query.tokens is empty: the query API would answer every request 401")
 	}
 	_, srcErr := ingest.BuildSources(cfg.Sources, providers.All(), provider.Deps{Replays: noReplays{}, Now: time.Now})
 	_, tokErr := query.BuildTokens(cfg.Query.Tokens)
 	if err := errors.Join(srcErr, tokErr); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, nil, fmt.Errorf("config: %w", err)
 	}
-	return config.Effective(cfg, func(s config.Source) (any, error) {
+	out, err = config.Effective(cfg, func(s config.Source) (any, error) {
 		settings, ok := providers.Settings(s.Provider)
 		if !ok {
 			return nil, fmt.Errorf("%s: unknown provider %q", s.SettingsPath, s.Provider)
 		}
 		return settings, s.DecodeSettings(settings)
 	})
+	return out, warnings, err
 }
 
 // noReplays stands in for the jti memory while verifiers are only built,

@@ -106,3 +106,26 @@ sources:
 		})
 	}
 }
+
+// config check warns about what a start would warn about: an override of
+// no key, no sources, no tokens; the file still checks out.
+func TestConfigCheckWarnsLikeAStart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hookledger.yaml")
+	if err := os.WriteFile(path, []byte("data_dir: ./d\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOOKLEDGER_QUERY_LISTN", "x")
+	t.Setenv("HOOKLEDGER_BENCH_QUERY_TOKEN", "tool variable, not config")
+	code, _, errOut := runCLI(t, "config", "check", "--config", path)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+	}
+	for _, want := range []string{"HOOKLEDGER_QUERY_LISTN overrides no config key", "sources is empty", "query.tokens is empty"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if strings.Contains(errOut, "HOOKLEDGER_BENCH_QUERY_TOKEN") {
+		t.Errorf("a tool variable was called misspelled:\n%s", errOut)
+	}
+}

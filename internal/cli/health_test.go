@@ -2,6 +2,8 @@ package cli
 
 import (
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -35,4 +37,29 @@ func TestHealth(t *testing.T) {
 	ready.Set("kafka", true)
 	check("ready", srv.URL+"/readyz", 0, "")
 	check("nothing listening", "http://"+testinfra.FreeAddr(t)+"/readyz", 1, "connection refused")
+}
+
+// With --config and no --url, health probes the /readyz of the listener
+// the file configures (a listener on every address is probed on
+// loopback), not the default port.
+func TestHealthProbesTheConfiguredListener(t *testing.T) {
+	e := echo.New()
+	observe.Mount(e, observe.NewReadiness(), observe.Registry())
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	_, port, _ := strings.Cut(strings.TrimPrefix(srv.URL, "http://"), ":")
+	path := filepath.Join(t.TempDir(), "hookledger.yaml")
+	cfg := "ingest:\n  listen: 127.0.0.1:1\nquery:\n  listen: 0.0.0.0:" + port + "\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "--config", path, "health", "--listener", "query"); code != 0 {
+		t.Errorf("query listener: exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "--config", path, "health"); code != 1 || !strings.Contains(stderr, "127.0.0.1:1/readyz") {
+		t.Errorf("ingest listener: exit %d, stderr %q; want 1 naming 127.0.0.1:1/readyz", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "--config", path, "health", "--listener", "nope"); code != 1 || !strings.Contains(stderr, "--listener") {
+		t.Errorf("unknown listener: exit %d, stderr %q", code, stderr)
+	}
 }

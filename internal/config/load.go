@@ -379,8 +379,11 @@ func joinEnv(path, key string) string {
 }
 
 // toolEnv are HOOKLEDGER_ variables read by scripts, tests and the cli
-// (HOOKLEDGER_PPROF), not config.
-var toolEnv = []string{"HOOKLEDGER_TEST_", "HOOKLEDGER_CACHE_DIR", "HOOKLEDGER_CLICKHOUSE_DIR", "HOOKLEDGER_CLICKHOUSE_PORT", "HOOKLEDGER_PPROF"}
+// (HOOKLEDGER_PPROF, HOOKLEDGER_BENCH_QUERY_TOKEN), not config.
+var toolEnv = []string{
+	"HOOKLEDGER_TEST_", "HOOKLEDGER_CACHE_DIR", "HOOKLEDGER_CLICKHOUSE_DIR", "HOOKLEDGER_CLICKHOUSE_PORT",
+	"HOOKLEDGER_PPROF", "HOOKLEDGER_BENCH_", "HOOKLEDGER_CHROMIUM", "HOOKLEDGER_CONSOLE_SCREENSHOTS",
+}
 
 // UnknownEnv lists the HOOKLEDGER_* variables in environ (os.Environ's
 // form) that override nothing: usually a misspelling, or a key the file does
