@@ -149,27 +149,31 @@ func lineIndex(tree *yaml.Node) map[string]int {
 // annotate gives every FieldError in err that has no position yet the
 // line of its key (or the variable that set it, from env), and the file.
 func annotate(err error, file string, lines map[string]int, env map[string]string) error {
-	var visit func(error)
-	visit = func(err error) {
-		switch e := err.(type) {
-		case *FieldError:
-			e.File = file
-			if e.Line == 0 && e.Env == "" {
-				e.Env = envFor(e.Field, env)
-				if e.Env == "" {
-					e.Line = lineFor(e.Field, lines)
-				}
+	eachFieldError(err, func(e *FieldError) {
+		e.File = file
+		if e.Line == 0 && e.Env == "" {
+			e.Env = envFor(e.Field, env)
+			if e.Env == "" {
+				e.Line = lineFor(e.Field, lines)
 			}
-		case interface{ Unwrap() []error }:
-			for _, inner := range e.Unwrap() {
-				visit(inner)
-			}
-		case interface{ Unwrap() error }:
-			visit(e.Unwrap())
 		}
-	}
-	visit(err)
+	})
 	return err
+}
+
+// eachFieldError calls fn for every FieldError in err's tree, through
+// wrapping and joined errors.
+func eachFieldError(err error, fn func(*FieldError)) {
+	switch e := err.(type) {
+	case *FieldError:
+		fn(e)
+	case interface{ Unwrap() []error }:
+		for _, inner := range e.Unwrap() {
+			eachFieldError(inner, fn)
+		}
+	case interface{ Unwrap() error }:
+		eachFieldError(e.Unwrap(), fn)
+	}
 }
 
 // lineFor is the line of path, else of its nearest ancestor that has one
@@ -452,19 +456,6 @@ func (s Source) SettingsError(err error) error {
 // fieldErrors collects every FieldError in err's tree.
 func fieldErrors(err error) []error {
 	var out []error
-	var visit func(error)
-	visit = func(err error) {
-		switch e := err.(type) {
-		case *FieldError:
-			out = append(out, e)
-		case interface{ Unwrap() []error }:
-			for _, inner := range e.Unwrap() {
-				visit(inner)
-			}
-		case interface{ Unwrap() error }:
-			visit(e.Unwrap())
-		}
-	}
-	visit(err)
+	eachFieldError(err, func(e *FieldError) { out = append(out, e) })
 	return out
 }
