@@ -382,6 +382,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.SendKeys(`input[name=token]`, "not-a-token", chromedp.ByQuery),
 		chromedp.Click(`form.signin button[type=submit]`, chromedp.ByQuery))
 	p.waitText("Token not accepted")
+	var navShown bool
+	p.run("nav hidden before sign-in", chromedp.Evaluate(`document.getElementById('nav').getBoundingClientRect().height > 0`, &navShown))
+	if navShown {
+		t.Error("the page navigation shows before sign-in")
+	}
 	p.screenshot("signin-refused")
 
 	p.signIn(queryToken)
