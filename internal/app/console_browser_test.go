@@ -436,6 +436,32 @@ func TestConsoleInBrowser(t *testing.T) {
 		p.waitIn(".results", "Calls to or from +15550003333", "CAc1", "No messages to or from")
 	})
 
+	t.Run("phone number spellings", func(t *testing.T) {
+		p.t = t
+		for _, tc := range []struct {
+			typed string
+			want  []string // spellings looked up; nil: not a number
+		}{
+			{"+1 555 000 1111", []string{"+15550001111", "15550001111"}},
+			{"(555) 000-1111", []string{"+15550001111", "15550001111"}},
+			{"15550001111", []string{"+15550001111", "15550001111"}},
+			{"555.000.1111", []string{"+15550001111", "15550001111"}},
+			{"0044 20 7946 0000", []string{"+442079460000", "442079460000"}},
+			{"+44 20 7946 0000", []string{"+442079460000", "442079460000"}},
+			{"447700900123", []string{"+447700900123", "447700900123"}},
+			{"SM0123", nil},
+			{"12345", nil},
+			{"01a232de-04a9-7098-92fc-ce9ac7473a44", nil},
+		} {
+			var got []string
+			p.run("spell "+tc.typed, chromedp.Evaluate(fmt.Sprintf(`import('./js/phone.js').then(m => m.looksLikePhone(%[1]q) ? m.phoneSpellings(%[1]q) : [])`, tc.typed), &got,
+				func(ep *runtime.EvaluateParams) *runtime.EvaluateParams { return ep.WithAwaitPromise(true) }))
+			if len(got) != len(tc.want) || (len(got) > 0 && (got[0] != tc.want[0] || got[1] != tc.want[1])) {
+				t.Errorf("%q: spellings %v, want %v", tc.typed, got, tc.want)
+			}
+		}
+	})
+
 	t.Run("call timeline", func(t *testing.T) {
 		p.t = t
 		p.open("#/calls/CAc1")
