@@ -77,6 +77,7 @@ func (s *Server) Register(e *echo.Echo) {
 	for _, r := range s.routes() {
 		v1.GET(r.path, r.handle, s.authenticate, s.checkInput(r))
 	}
+	s.registerOpenAPI(v1)
 }
 
 const scopeKey = "hookledger.scope"
