@@ -24,6 +24,7 @@ type contractIDs struct {
 	mmMessage       string // a MessageMedia message, one owner
 	acceptedEvent   string // Hookledger-Event-Id of an accepted callback
 	rejectedEvent   string // ... of a rejected one
+	deadEvent       string // ... of an accepted one the processor could not use
 	messageCursor   string // next_cursor of /v1/messages?limit=1
 	rejectionCursor string // next_cursor of /v1/rejections?limit=1
 }
@@ -212,6 +213,7 @@ func contractCases(ids contractIDs) []contractCase {
 		{"rejections no token", rejections, "/v1/rejections", "", unauth, false},
 
 		{"callback accepted", callbacks, "/v1/callbacks/" + ids.acceptedEvent, ops, ok, true},
+		{"callback dead-lettered", callbacks, "/v1/callbacks/" + ids.deadEvent, ops, ok, true},
 		{"callback rejected", callbacks, "/v1/callbacks/" + ids.rejectedEvent, ops, ok, true},
 		{"callback unknown", callbacks, "/v1/callbacks/00000000-0000-4000-8000-000000000000", ops, missing, true},
 		{"callback not a uuid", callbacks, "/v1/callbacks/not-a-uuid", ops, missing, true},
@@ -268,6 +270,7 @@ func seedContract(t *testing.T, h *harness) contractIDs {
 	}
 	send("signalwire call with a shared id", sw(url.Values{"CallSid": {dupCallID}, "CallStatus": {"ringing"}, "Timestamp": {stamp}}), http.StatusOK)
 	send("signalwire reply", sw(url.Values{"MessageSid": {"SMctreply"}, "Body": {"STOP"}, "From": {"+15550002222"}, "To": {"+15550001111"}, "Timestamp": {stamp}}), http.StatusOK)
+	ids.deadEvent = send("signalwire message id not UTF-8", sw(url.Values{"MessageSid": {"SM\xff\xfe"}, "MessageStatus": {"sent"}, "Timestamp": {stamp}}), http.StatusOK)
 	ids.rejectedEvent = send("signalwire forged", formRequest(http.MethodPost, h.ingest+"/hooks/sw-main", url.Values{"MessageSid": {"SMforged"}}.Encode()), http.StatusUnauthorized)
 	send("unknown source", formRequest(http.MethodPost, h.ingest+"/hooks/nope", "a=b"), http.StatusNotFound)
 
@@ -303,6 +306,9 @@ func seedContract(t *testing.T, h *harness) contractIDs {
 	}
 	var msgs, rejections, replies page
 	var call struct{ Events []json.RawMessage }
+	var dead struct {
+		DeadLettered bool `json:"dead_lettered"`
+	}
 	testinfra.Eventually(t, 60*time.Second, "the seeded history in the query API", func() bool {
 		return h.get("/v1/messages/"+dupMessageID, nil) == http.StatusConflict &&
 			h.get("/v1/calls/"+dupCallID, nil) == http.StatusConflict &&
@@ -311,7 +317,8 @@ func seedContract(t *testing.T, h *harness) contractIDs {
 			h.get("/v1/messages/SMctsent", nil) == http.StatusOK &&
 			h.get("/v1/replies", &replies) == http.StatusOK && len(replies.Items) == 2 &&
 			h.get("/v1/rejections?limit=1", &rejections) == http.StatusOK && rejections.NextCursor != "" &&
-			h.get("/v1/callbacks/"+ids.acceptedEvent, nil) == http.StatusOK
+			h.get("/v1/callbacks/"+ids.acceptedEvent, nil) == http.StatusOK &&
+			h.get("/v1/callbacks/"+ids.deadEvent, &dead) == http.StatusOK && dead.DeadLettered
 	})
 	if h.get("/v1/messages?limit=1", &msgs) != http.StatusOK || msgs.NextCursor == "" {
 		t.Fatalf("/v1/messages?limit=1: no next page: %+v", msgs)
