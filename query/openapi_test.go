@@ -167,6 +167,7 @@ func TestOpenAPIVocabularies(t *testing.T) {
 		{"MessageStatus", enum("MessageStatus"), storage.MessageStatuses()},
 		{"CallStatus", enum("CallStatus"), storage.CallStatuses()},
 		{"Reason", enum("Reason"), reasons},
+		{"Verdict", enum("Verdict"), []string{string(schema.VerdictAccepted), string(schema.VerdictRejected)}},
 		{"interval", param("/v1/stats/messages", "interval"), []string{string(storage.IntervalHour), string(storage.IntervalDay)}},
 		{"group_by", param("/v1/stats/messages", "group_by"), []string{string(storage.GroupByProvider), string(storage.GroupBySource)}},
 	} {

@@ -136,6 +136,7 @@ func contractCases(ids contractIDs) []contractCase {
 		stats                              = "GET /v1/stats/messages"
 		rejections                         = "GET /v1/rejections"
 		callbacks                          = "GET /v1/callbacks/{event_id}"
+		callbackList                       = "GET /v1/callbacks"
 	)
 	long := strings.Repeat("x", 1025)
 	ops, globex := queryToken, "globex-token"
@@ -143,6 +144,8 @@ func contractCases(ids contractIDs) []contractCase {
 		{"messages", listMessages, "/v1/messages", ops, ok, true},
 		{"messages every filter", listMessages, "/v1/messages?status=delivered&provider=signalwire&source=sw-main&to=%2B15550002222&from=%2B15550001111&since=2026-01-01T00:00:00Z&until=2100-01-01T00:00:00.5Z&limit=1", ops, ok, true},
 		{"messages next page", listMessages, "/v1/messages?limit=2&cursor=" + ids.messageCursor, ops, ok, true},
+		{"messages of a tenant", listMessages, "/v1/messages?tenant=acme", ops, ok, true},
+		{"messages of an unconfigured tenant", listMessages, "/v1/messages?tenant=globex", ops, bad, true},
 		{"messages none visible", listMessages, "/v1/messages", globex, ok, true},
 		{"messages cursor of other filters", listMessages, "/v1/messages?provider=vonage&limit=1&cursor=" + ids.messageCursor, ops, bad, true},
 		{"messages cursor not issued", listMessages, "/v1/messages?cursor=bm90LWEtY3Vyc29y", ops, bad, true},
@@ -179,8 +182,9 @@ func contractCases(ids contractIDs) []contractCase {
 
 		{"calls", listCalls, "/v1/calls", ops, ok, true},
 		{"calls filtered", listCalls, "/v1/calls?status=completed&provider=signalwire&source=sw-main&limit=5", ops, ok, true},
+		{"calls of a tenant by number", listCalls, "/v1/calls?tenant=acme&to=%2B15550004444&from=%2B15550003333", ops, ok, true},
 		{"calls message status", listCalls, "/v1/calls?status=delivered", ops, bad, false},
-		{"calls take no to", listCalls, "/v1/calls?to=%2B15550004444", ops, bad, false},
+		{"calls take no message_id", listCalls, "/v1/calls?message_id=SM1", ops, bad, false},
 		{"calls no token", listCalls, "/v1/calls", "", unauth, false},
 
 		{"call", getCall, "/v1/calls/CAct1", ops, ok, true},
@@ -191,7 +195,7 @@ func contractCases(ids contractIDs) []contractCase {
 		{"call no token", getCall, "/v1/calls/CAct1", "", unauth, false},
 
 		{"replies", replies, "/v1/replies", ops, ok, true},
-		{"replies filtered", replies, "/v1/replies?message_id=" + ids.mmMessage + "&from=%2B61491570157&to=%2B61491570156&since=2020-01-01T00:00:00Z", ops, ok, true},
+		{"replies filtered", replies, "/v1/replies?tenant=acme&message_id=" + ids.mmMessage + "&from=%2B61491570157&to=%2B61491570156&since=2020-01-01T00:00:00Z", ops, ok, true},
 		{"replies take no status", replies, "/v1/replies?status=read", ops, bad, false},
 		{"replies no token", replies, "/v1/replies", "", unauth, false},
 
@@ -205,12 +209,19 @@ func contractCases(ids contractIDs) []contractCase {
 		{"stats no token", stats, "/v1/stats/messages", "", unauth, false},
 
 		{"rejections", rejections, "/v1/rejections", ops, ok, true},
-		{"rejections filtered", rejections, "/v1/rejections?source=sw-main&reason=missing_signature", ops, ok, true},
+		{"rejections filtered", rejections, "/v1/rejections?tenant=acme&source=sw-main&reason=missing_signature", ops, ok, true},
 		{"rejections of an unknown source", rejections, "/v1/rejections?source=nope", ops, ok, true},
 		{"rejections next page", rejections, "/v1/rejections?limit=1&cursor=" + ids.rejectionCursor, ops, ok, true},
 		{"rejections unknown source, tenant token", rejections, "/v1/rejections?source=nope", globex, bad, true},
 		{"rejections unknown reason", rejections, "/v1/rejections?reason=forged", ops, bad, false},
 		{"rejections no token", rejections, "/v1/rejections", "", unauth, false},
+
+		{"callbacks", callbackList, "/v1/callbacks", ops, ok, true},
+		{"callbacks filtered", callbackList, "/v1/callbacks?tenant=acme&source=sw-main&verdict=rejected&reason=missing_signature&since=2020-01-01T00:00:00Z&limit=10", ops, ok, true},
+		{"callbacks of an unknown source", callbackList, "/v1/callbacks?source=nope&verdict=rejected", ops, ok, true},
+		{"callbacks unknown verdict", callbackList, "/v1/callbacks?verdict=maybe", ops, bad, false},
+		{"callbacks unknown reason", callbackList, "/v1/callbacks?reason=forged", ops, bad, false},
+		{"callbacks no token", callbackList, "/v1/callbacks", "", unauth, false},
 
 		{"callback accepted", callbacks, "/v1/callbacks/" + ids.acceptedEvent, ops, ok, true},
 		{"callback dead-lettered", callbacks, "/v1/callbacks/" + ids.deadEvent, ops, ok, true},
