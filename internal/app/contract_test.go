@@ -200,7 +200,7 @@ func contractCases(ids contractIDs) []contractCase {
 		{"replies no token", replies, "/v1/replies", "", unauth, false},
 
 		{"stats", stats, "/v1/stats/messages", ops, ok, true},
-		{"stats by day and source", stats, "/v1/stats/messages?interval=day&group_by=source&since=2026-01-01T00:00:00Z&until=2100-01-01T00:00:00Z", ops, ok, true},
+		{"stats by day and source", stats, "/v1/stats/messages?tenant=acme&interval=day&group_by=source&since=2026-01-01T00:00:00Z&until=2100-01-01T00:00:00Z", ops, ok, true},
 		{"stats without a final status (nulls)", stats, "/v1/stats/messages?since=2025-03-01T00:00:00Z&until=2025-03-02T00:00:00Z", ops, ok, true},
 		{"stats of nothing", stats, "/v1/stats/messages?since=2099-01-01T00:00:00Z", ops, ok, true},
 		{"stats unknown interval", stats, "/v1/stats/messages?interval=week", ops, bad, false},
