@@ -577,6 +577,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		p.run("wait for the new rows", chromedp.Poll(fmt.Sprintf(`!!document.querySelector('tr[data-event-id=%q]') && !!document.querySelector('tr[data-event-id=%q]')`, fresh, freshRejected), nil,
 			chromedp.WithPollingTimeout(20*time.Second)))
+		var announced string
+		p.run("announced", chromedp.Evaluate(`document.querySelector('main [role=status]').textContent`, &announced))
+		if !strings.Contains(announced, "new callback") {
+			t.Errorf("the live region says %q, want the new callbacks announced", announced)
+		}
 		var same bool
 		p.run("no reload", chromedp.Evaluate(`window.__notReloaded === true`, &same))
 		if !same {

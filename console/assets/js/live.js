@@ -12,7 +12,9 @@ export async function render(r, ctx) {
   const tbl = el('div', { class: 'table-wrap' }, el('table', {},
     el('thead', {}, el('tr', {}, ['Received', 'Verdict', 'Reason', 'Source', 'Tenant', 'Provider', 'Request', 'Callback']
       .map((h) => el('th', { scope: 'col' }, h)))), tbody));
-  const state = el('p', { class: 'muted', role: 'status' }, 'Starting…');
+  const state = el('p', { class: 'muted' }, 'Starting…');
+  // Announced to screen readers only when something arrives, not every 2 s.
+  const news = el('p', { class: 'sr-only', role: 'status' });
   const problem = el('div', {});
   const placeholder = el('div', {}, loading('recent callbacks'));
   let paused = false, timer = 0, newest = '';
@@ -25,7 +27,7 @@ export async function render(r, ctx) {
     if (!paused) tick();
   });
   ctx.view.append(el('h1', {}, 'Live'),
-    el('div', { class: 'live-controls' }, toggle, state),
+    el('div', { class: 'live-controls' }, toggle, state, news),
     el('p', { class: 'muted' }, 'Every callback hookledger stores, accepted and rejected, newest first; checked every 2 s.'),
     problem, placeholder, tbl);
   ctx.onStop(() => clearTimeout(timer));
@@ -58,6 +60,7 @@ export async function render(r, ctx) {
       placeholder.replaceChildren(tbody.children.length ? '' : empty('No callbacks yet: waiting for the next one.'));
       clear(problem);
       state.textContent = 'Updated ' + time(new Date().toISOString()) + (fresh.length && !first ? ' · ' + fresh.length + ' new' : '');
+      if (fresh.length && !first) news.textContent = fresh.length + (fresh.length === 1 ? ' new callback' : ' new callbacks');
       if (!newest) newest = '1970-01-01T00:00:00Z'; // nothing stored yet: everything that comes is new
     } catch (e) {
       if (e.name === 'AbortError' || ctx.signal.aborted) return;
