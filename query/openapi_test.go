@@ -93,7 +93,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	routes := append(s.routes(), route{path: "/openapi.yaml"}, route{path: "/openapi.json"})
 	for _, r := range routes {
 		if !documented[r.path] {
-			t.Errorf("route /v1%s is not in the document", r.path)
+			t.Errorf("route /v1%s is not in the document (query/openapi.yaml)", r.path)
 			continue
 		}
 		delete(documented, r.path)
@@ -116,7 +116,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 			}
 		}
 		if want := slices.Sorted(slices.Values(r.params)); !slices.Equal(slices.Sorted(slices.Values(query)), want) {
-			t.Errorf("/v1%s: the document's query parameters %v, the route takes %v", r.path, query, want)
+			t.Errorf("/v1%s: the document's query parameters %v, the route takes %v: update query/openapi.yaml", r.path, query, want)
 		}
 		if len(inPath) != min(1, len(r.idName)) {
 			t.Errorf("/v1%s: path parameters %v, route id %q", r.path, inPath, r.idName)
