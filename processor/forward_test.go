@@ -134,3 +134,43 @@ func committed(t *testing.T, brokers []string, group, topic string) int {
 	}
 	return n
 }
+
+// A record the verified topic can never take (accepted under a larger
+// max_body_bytes than the producer allows now) is passed over instead of
+// failing its batch for ever: the records around it are forwarded, and
+// the batch completes so the partition moves on.
+func TestForwarderPassesOverRecordsTooLargeToForward(t *testing.T) {
+	brokers := testinfra.KafkaBrokers(t)
+	_, verified, _ := testinfra.Topics(t)
+	ctx := context.Background()
+	if err := kafkalog.EnsureTopics(ctx, brokers, []kafkalog.TopicSpec{{Name: verified, Partitions: 1, ReplicationFactor: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	prod := kafkalog.NewProducer(brokers, kafkalog.WithMaxMessageBytes(64<<10))
+	defer prod.Close()
+	fwd := NewForwarder(prod, verified)
+
+	var batch []kafkalog.Fetched
+	for i := range 3 {
+		m := rawRecord(i, schema.VerdictAccepted, false)
+		if i == 1 {
+			m.Value = append(m.Value, make([]byte, 100<<10)...) // over the 64 KiB limit
+		}
+		batch = append(batch, kafkalog.Fetched{Key: m.Key, Value: m.Value, Headers: m.Headers})
+	}
+	if err := fwd.Handle(ctx, batch); err != nil {
+		t.Fatalf("a batch holding one record too large to forward failed: %v", err)
+	}
+	got := map[string]bool{}
+	scanCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := kafkalog.Scan(scanCtx, brokers, verified, func(f kafkalog.Fetched) error {
+		got[string(f.Value)] = true
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !got[string(batch[0].Value)] || !got[string(batch[2].Value)] || len(got) != 2 {
+		t.Errorf("verified topic holds %d records; want the two that fit", len(got))
+	}
+}

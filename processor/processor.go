@@ -288,7 +288,18 @@ func (p *Processor) sendDead(ctx context.Context, dead []deadLetter) error {
 		delete(headers, schema.HeaderForward) // a dead letter is never forwarded
 		msgs[i] = kafkalog.Message{Topic: p.deadTopic, Key: d.from.Key, Value: d.from.Value, Headers: headers}
 	}
-	if err := p.dead.Publish(ctx, msgs...); err != nil {
+	err := p.dead.Publish(ctx, msgs...)
+	if errors.Is(err, kafkalog.ErrMessageTooLarge) {
+		// A record at the size limit plus its error headers: the dead
+		// letter keeps the headers and drops the body, which stays in the
+		// topic it came from (hookledger-origin-*).
+		for i := range msgs {
+			msgs[i].Value = nil
+			msgs[i].Headers["hookledger-body-dropped"] = "true"
+		}
+		err = p.dead.Publish(ctx, msgs...)
+	}
+	if err != nil {
 		return fmt.Errorf("processor: dead letters: %w", err)
 	}
 	for _, d := range dead {

@@ -341,7 +341,7 @@ func (a *App) startProcessor(ctx context.Context, brokers []string, store *stora
 		Group: a.cfg.Kafka.ConsumerGroup, ClientID: fmt.Sprintf("hookledger-%s-%d", host, os.Getpid()),
 		BatchSize: a.cfg.Processor.BatchSize, FlushInterval: a.cfg.Processor.FlushInterval,
 		OnLag: a.obs.observeLag, Logger: a.log,
-	}, processor.NewForwarder(producer, a.cfg.Kafka.VerifiedTopic))
+	}, processor.NewForwarder(producer, a.cfg.Kafka.VerifiedTopic).WithLogger(a.log))
 	for _, l := range loops {
 		// Before ingest listens: a damaged log refilled past the committed
 		// offset would look healthy. Run checks again if this fails.

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,15 +42,21 @@ type SyncStats struct {
 // caller arriving while one is in flight starts the next at once instead
 // of waiting for it. The broker meanwhile serves the next produce.
 //
+// A failed fsync is final: Linux may mark the pages that failed clean and
+// report the error only once, so a later fsync's success would not cover
+// them. From the first failure on every SyncPartition fails (publishers
+// get 503) until the process restarts and the broker rereads its log.
+//
 // It reads kfake's on-disk layout (dir/partitions/<topic>-<partition>/
 // <base>.dat and .idx) of the pinned kfake version; a flush that finds no
 // segment file fails, so a layout change is an error, never a silent
 // no-op.
 type DiskSyncer struct {
-	dir   string
-	mu    sync.Mutex
-	parts map[topicPartition]*partitionSync
-	stats struct{ rounds, callers, fsyncs atomic.Int64 }
+	dir    string
+	mu     sync.Mutex
+	parts  map[topicPartition]*partitionSync
+	stats  struct{ rounds, callers, fsyncs atomic.Int64 }
+	failed atomic.Pointer[error] // the first fsync failure; sticky
 }
 
 var _ LogSyncer = (*DiskSyncer)(nil)
@@ -67,6 +74,9 @@ func (s *DiskSyncer) Stats() SyncStats {
 // SyncPartition implements LogSyncer. When ctx ends first it returns ctx's
 // error; the flush it joined still runs.
 func (s *DiskSyncer) SyncPartition(ctx context.Context, topic string, partition int) error {
+	if err := s.failed.Load(); err != nil {
+		return *err
+	}
 	tp := topicPartition{topic, partition}
 	s.mu.Lock()
 	ps := s.parts[tp]
@@ -107,8 +117,9 @@ type partitionSync struct {
 	filesMu sync.Mutex
 	files   map[string]*syncedFile
 
-	dirMu    sync.Mutex // held while the directory is fsynced; taken after filesMu
-	dirKnown bool       // the directory was fsynced after its newest file was seen
+	dirMu       sync.Mutex // held while the directory is fsynced; taken after filesMu
+	dirKnown    bool       // the directory was fsynced after its newest file was seen
+	parentKnown bool       // the entries of the partition directory itself are durable
 }
 
 // maxFlushes bounds the overlapping flushes of one partition.
@@ -192,14 +203,16 @@ func (ps *partitionSync) grownFiles() (grown []*syncedFile, sizes []int64, err e
 	if err != nil {
 		return nil, nil, fmt.Errorf("kafkalog: sync log %s: %w", ps.dir, err)
 	}
-	segments, seen := 0, make(map[string]bool, len(entries))
+	active, ok := activeSegment(entries)
+	if !ok {
+		return nil, nil, fmt.Errorf("kafkalog: sync log %s: no segment (.dat) file: the embedded broker's layout is not the one this build knows", ps.dir)
+	}
+	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		name := e.Name()
-		if !strings.HasSuffix(name, ".dat") && !strings.HasSuffix(name, ".idx") {
+		base, isLog := segmentBase(name)
+		if !isLog {
 			continue
-		}
-		if strings.HasSuffix(name, ".dat") {
-			segments++
 		}
 		seen[name] = true
 		info, err := e.Info()
@@ -218,16 +231,42 @@ func (ps *partitionSync) grownFiles() (grown []*syncedFile, sizes []int64, err e
 			ps.dirKnown = false
 			ps.dirMu.Unlock()
 		}
-		if info.Size() != sf.size {
+		// The active segment and index are fsynced on every flush: a size
+		// seen before is no proof (kfake truncates a failed write away,
+		// and the next batch can bring the file back to that size).
+		if info.Size() != sf.size || base == active {
 			grown = append(grown, sf)
 			sizes = append(sizes, info.Size())
 		}
 	}
-	if segments == 0 {
-		return nil, nil, fmt.Errorf("kafkalog: sync log %s: no segment (.dat) file: the embedded broker's layout is not the one this build knows", ps.dir)
-	}
 	ps.forget(seen)
 	return grown, sizes, nil
+}
+
+// segmentBase parses a kfake segment or index file name (<base>.dat,
+// <base>.idx).
+func segmentBase(name string) (base int64, ok bool) {
+	stem, isDat := strings.CutSuffix(name, ".dat")
+	if !isDat {
+		var isIdx bool
+		if stem, isIdx = strings.CutSuffix(name, ".idx"); !isIdx {
+			return 0, false
+		}
+	}
+	base, err := strconv.ParseInt(stem, 10, 64)
+	return base, err == nil
+}
+
+// activeSegment is the base offset of the newest segment (the one kfake
+// appends to), and false when there is no segment file.
+func activeSegment(entries []os.DirEntry) (int64, bool) {
+	active, found := int64(-1), false
+	for _, e := range entries {
+		if base, ok := segmentBase(e.Name()); ok && strings.HasSuffix(e.Name(), ".dat") && base >= active {
+			active, found = base, true
+		}
+	}
+	return active, found
 }
 
 // fsyncAll fsyncs files concurrently: a segment and its index flush in
@@ -245,7 +284,9 @@ func (ps *partitionSync) fsyncAll(files []*syncedFile) error {
 	wg.Wait()
 	ps.owner.stats.fsyncs.Add(int64(len(files)))
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("kafkalog: sync log %s: %w", ps.dir, err)
+		err = fmt.Errorf("kafkalog: sync log %s: fsync failed; nothing more is acknowledged until a restart: %w", ps.dir, err)
+		ps.owner.failed.CompareAndSwap(nil, &err)
+		return err
 	}
 	return nil
 }
@@ -253,22 +294,42 @@ func (ps *partitionSync) fsyncAll(files []*syncedFile) error {
 // syncDir makes new files' directory entries durable. A flush that
 // finds the directory unsynced fsyncs it itself, or waits under dirMu for
 // the flush doing so.
+//
+// The first flush of a partition also fsyncs the directories above it
+// (partitions/ and the data directory), which hold the entry of a
+// partition directory kfake just created.
 func (ps *partitionSync) syncDir() error {
 	ps.dirMu.Lock()
 	defer ps.dirMu.Unlock()
+	if !ps.parentKnown {
+		parent := filepath.Dir(ps.dir)
+		for _, dir := range []string{parent, filepath.Dir(parent)} {
+			if err := ps.fsyncDir(dir); err != nil {
+				return err
+			}
+		}
+		ps.parentKnown = true
+	}
 	if ps.dirKnown {
 		return nil
 	}
-	d, err := os.Open(ps.dir)
+	if err := ps.fsyncDir(ps.dir); err != nil {
+		return err
+	}
+	ps.dirKnown = true
+	return nil
+}
+
+func (ps *partitionSync) fsyncDir(dir string) error {
+	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("kafkalog: sync log dir: %w", err)
 	}
 	defer d.Close()
 	ps.owner.stats.fsyncs.Add(1)
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("kafkalog: sync log dir %s: %w", ps.dir, err)
+		return fmt.Errorf("kafkalog: sync log dir %s: %w", dir, err)
 	}
-	ps.dirKnown = true
 	return nil
 }
 

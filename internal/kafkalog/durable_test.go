@@ -104,3 +104,40 @@ func TestDiskSyncerFailsClosed(t *testing.T) {
 		t.Fatalf("publish through a barrier that cannot sync: %v, want a sync log error", err)
 	}
 }
+
+// After an fsync fails, nothing more is acknowledged, even once fsync
+// would succeed again: Linux may have dropped the pages that failed and
+// reports the error once. The failing fsync is caused by closing the
+// descriptors the barrier keeps (an EIO cannot be caused on demand); the
+// barrier then opens fresh ones, whose fsync succeeds, and must still
+// refuse.
+func TestDiskSyncerFailureIsSticky(t *testing.T) {
+	b := newBroker(t)
+	topic := b.topic("sticky", 1)
+	syncer := b.emb.Syncer().(*DiskSyncer)
+	p := NewProducer(b.brokers(), WithLogSyncer(syncer))
+	defer p.Close()
+	publish := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return p.Publish(ctx, Message{Topic: topic, Value: []byte("x")})
+	}
+	if err := publish(); err != nil {
+		t.Fatal(err)
+	}
+	ps := syncer.parts[topicPartition{topic, 0}]
+	ps.filesMu.Lock()
+	for _, sf := range ps.files {
+		sf.f.Close()
+	}
+	ps.filesMu.Unlock()
+	if err := publish(); err == nil {
+		t.Fatal("publish acknowledged although its fsync failed")
+	}
+	ps.filesMu.Lock()
+	clear(ps.files) // the next flush would open fresh descriptors
+	ps.filesMu.Unlock()
+	if err := publish(); err == nil || !strings.Contains(err.Error(), "until a restart") {
+		t.Fatalf("publish after a failed fsync: %v, want the sticky failure", err)
+	}
+}
