@@ -79,7 +79,11 @@ func newRowPlan(table string, t reflect.Type, cols []column) (*rowPlan, error) {
 		}
 		quoted[i] = "`" + n + "`"
 	}
-	p.query = "INSERT INTO " + table + " (" + strings.Join(quoted, ", ") + ")"
+	// A retried batch is the same block again, which the tables'
+	// deduplication window drops; the views must judge it by their own
+	// blocks, or a view insert that failed after the table's succeeded
+	// would be skipped for good on the retry.
+	p.query = "INSERT INTO " + table + " (" + strings.Join(quoted, ", ") + ") SETTINGS deduplicate_blocks_in_dependent_materialized_views = 1"
 	p.header = binary.AppendUvarint(nil, uint64(len(names)))
 	for _, n := range names {
 		p.header = appendString(p.header, n)
