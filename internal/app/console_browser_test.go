@@ -299,8 +299,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { pwned.Add(1) }))
 	defer trap.Close()
 
-	now := time.Now().UTC().Truncate(time.Second)
-	stamp := func(d time.Duration) string { return now.Add(d).Format(time.RFC1123Z) }
+	// Provider times lie within one UTC hour (the previous one), so the
+	// hourly statistics have one bucket whatever the time of day the test
+	// runs at; offsets below are at most 10 minutes back from its middle.
+	mid := time.Now().UTC().Truncate(time.Hour).Add(-30 * time.Minute)
+	stamp := func(d time.Duration) string { return mid.Add(d).Format(time.RFC1123Z) }
 	msg := func(sid, status, to string, at time.Duration, extra ...string) string {
 		v := url.Values{"MessageSid": {sid}, "MessageStatus": {status}, "From": {"+15550001111"}, "To": {to}, "Timestamp": {stamp(at)}}
 		for i := 0; i+1 < len(extra); i += 2 {
