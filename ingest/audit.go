@@ -34,6 +34,11 @@ type auditor struct {
 	metrics *metrics
 	log     *slog.Logger
 	queue   chan *schema.Record
+	// closing guards queue: enqueue sends under its read lock, stop closes
+	// the queue under its write lock, so no send meets a closed channel
+	// (a handler still running when the HTTP drain timed out).
+	closing sync.RWMutex
+	stopped bool
 
 	maxBytes int64
 	queued   atomic.Int64 // bytes of the records in queue (recordSize)
@@ -95,7 +100,10 @@ func (a *auditor) start(workers int) {
 // stop drains the queue and waits for the workers. Later calls do nothing.
 func (a *auditor) stop() {
 	a.stopOnce.Do(func() {
+		a.closing.Lock()
+		a.stopped = true
 		close(a.queue)
+		a.closing.Unlock()
 		a.wg.Wait()
 	})
 }
@@ -112,6 +120,13 @@ func (a *auditor) enqueue(rec *schema.Record, sourceKey, remoteHost string) {
 	if a.queued.Add(size) > a.maxBytes {
 		a.queued.Add(-size)
 		a.metrics.auditDropped.WithLabelValues("queue_bytes").Inc()
+		return
+	}
+	a.closing.RLock()
+	defer a.closing.RUnlock()
+	if a.stopped {
+		a.queued.Add(-size)
+		a.metrics.auditDropped.WithLabelValues("stopped").Inc()
 		return
 	}
 	select {

@@ -267,3 +267,20 @@ func TestBodyLimiterReads(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditAfterStopIsDropped: a rejection answered after the audit was
+// stopped (a handler still running when the HTTP drain timed out) is
+// dropped and counted; it used to send on the closed queue and panic.
+func TestAuditAfterStopIsDropped(t *testing.T) {
+	m := newMetrics(prometheus.NewRegistry())
+	a := newAuditor(func(context.Context, *schema.Record) error { return nil }, 0, 0, 1<<20, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a.start(1)
+	a.stop()
+	a.enqueue(&schema.Record{ID: uuid.New()}, "sw", "192.0.2.1")
+	if got := testutil.ToFloat64(m.auditDropped.WithLabelValues("stopped")); got != 1 {
+		t.Errorf("audit records dropped after stop = %v, want 1", got)
+	}
+	if q := testutil.ToFloat64(m.auditBytes); q != 0 {
+		t.Errorf("queue bytes after stop = %v, want 0", q)
+	}
+}

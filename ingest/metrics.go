@@ -59,7 +59,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"provider", "outcome"}),
 	}
 	// Known causes start at zero, so rates and alerts see the first one.
-	for _, c := range []string{"rate_limited", "queue_full", "queue_bytes", "publish_failed"} {
+	for _, c := range []string{"rate_limited", "queue_full", "queue_bytes", "publish_failed", "stopped"} {
 		m.auditDropped.WithLabelValues(c)
 	}
 	for _, c := range []string{"body_memory", "large_body_busy"} {
