@@ -2,11 +2,9 @@ package kafkalog
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -23,27 +21,7 @@ func TestDiskSyncerCoversAcknowledgedRounds(t *testing.T) {
 	p := NewProducer(b.brokers(), WithLogSyncer(syncer))
 
 	const publishers, each = 32, 20
-	var wg sync.WaitGroup
-	errs := make(chan error, publishers*each)
-	for g := range publishers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				v := fmt.Sprintf("g%d-%d", g, i)
-				errs <- p.Publish(ctx, Message{Topic: topic, Key: []byte(v), Value: []byte(v)})
-				cancel()
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatalf("publish: %v", err)
-		}
-	}
+	publishConcurrently(t, p, topic, publishers, each)
 	p.Close()
 
 	st := syncer.Stats()

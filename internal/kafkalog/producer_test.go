@@ -93,6 +93,30 @@ func TestProducerConcurrentPublishers(t *testing.T) {
 	defer p.Close()
 
 	const publishers, each = 32, 20
+	publishConcurrently(t, p, topic, publishers, each)
+	seen := b.values(topic)
+	for g := range publishers {
+		for i := range each {
+			if v := fmt.Sprintf("g%d-%d", g, i); seen[v] != 1 {
+				t.Errorf("%s is in the log %d times, want 1", v, seen[v])
+			}
+		}
+	}
+	st := p.Stats()
+	if st.Records != publishers*each {
+		t.Errorf("stats: %d records acknowledged, want %d", st.Records, publishers*each)
+	}
+	if st.Rounds >= st.Records {
+		t.Errorf("%d rounds for %d records: concurrent publishes were not grouped", st.Rounds, st.Records)
+	}
+	t.Logf("%d records in %d produce requests", st.Records, st.Rounds)
+}
+
+// publishConcurrently has publishers goroutines publish each records
+// apiece to topic, values (and keys and an "h" header) "g<publisher>-<i>",
+// and fails t on any error.
+func publishConcurrently(t *testing.T, p *Producer, topic string, publishers, each int) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, publishers*each)
 	for g := range publishers {
@@ -114,22 +138,6 @@ func TestProducerConcurrentPublishers(t *testing.T) {
 			t.Fatalf("publish: %v", err)
 		}
 	}
-	seen := b.values(topic)
-	for g := range publishers {
-		for i := range each {
-			if v := fmt.Sprintf("g%d-%d", g, i); seen[v] != 1 {
-				t.Errorf("%s is in the log %d times, want 1", v, seen[v])
-			}
-		}
-	}
-	st := p.Stats()
-	if st.Records != publishers*each {
-		t.Errorf("stats: %d records acknowledged, want %d", st.Records, publishers*each)
-	}
-	if st.Rounds >= st.Records {
-		t.Errorf("%d rounds for %d records: concurrent publishes were not grouped", st.Rounds, st.Records)
-	}
-	t.Logf("%d records in %d produce requests", st.Records, st.Rounds)
 }
 
 // TestProducerMessagesOfOneCall: one Publish spanning topics and
