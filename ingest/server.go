@@ -58,11 +58,11 @@ type Options struct {
 	// their body was accepted (404, 405, 413).
 	AuditBodyPrefix int
 	// AuditRejectedBody bounds the body kept for requests that failed
-	// verification (0: DefaultAuditRejectedBody), so a forged flood of
+	// verification (0: the config's default), so a forged flood of
 	// large bodies does not become a flood of large audit records.
 	AuditRejectedBody int
 	// AuditQueueBytes bounds the audit records waiting to be written
-	// (0: DefaultAuditQueueBytes); past it records are dropped and counted.
+	// (0: the config's default); past it records are dropped and counted.
 	AuditQueueBytes int64
 	// MaxBodyMemory bounds the bytes of request bodies held at once (see
 	// bodyLimiter); 0 is no bound.
@@ -123,11 +123,12 @@ func New(o Options, pub Publisher, sources Sources) *Server {
 		o.RedactionKey = make([]byte, 32)
 		_, _ = rand.Read(o.RedactionKey) // never fails (crypto/rand)
 	}
+	audit := config.Defaults().Ingest.Audit
 	if o.AuditRejectedBody == 0 {
-		o.AuditRejectedBody = DefaultAuditRejectedBody
+		o.AuditRejectedBody = audit.RejectedBodyBytes
 	}
 	if o.AuditQueueBytes == 0 {
-		o.AuditQueueBytes = DefaultAuditQueueBytes
+		o.AuditQueueBytes = audit.QueueBytes
 	}
 	if o.LargeBodySlots == 0 {
 		o.LargeBodySlots = max(runtime.GOMAXPROCS(0)/2, 1)
@@ -139,12 +140,6 @@ func New(o Options, pub Publisher, sources Sources) *Server {
 	s.audit = newAuditor(s.publishRejection, o.AuditRate, o.AuditBurst, o.AuditQueueBytes, s.metrics, o.Logger)
 	return s
 }
-
-// Defaults of the audit bounds, as in the config.
-const (
-	DefaultAuditRejectedBody = 16 << 10
-	DefaultAuditQueueBytes   = 64 << 20
-)
 
 // SetSources swaps in a new source set (config reload). Requests already
 // being verified finish with the set they started with.
@@ -263,14 +258,15 @@ func (s *Server) receive(c echo.Context, seen func(*schema.Record)) error {
 		Header:  r.Header, Body: body, ReceivedAt: rec.ReceivedAt,
 	})
 	var rejection *provider.Rejection
-	s.metrics.verify.WithLabelValues(rec.Provider, verifyOutcome(err, &rejection)).Observe(time.Since(verifyStart).Seconds())
-	switch {
-	case errors.As(err, &rejection):
+	outcome := verifyOutcome(err, &rejection)
+	s.metrics.verify.WithLabelValues(rec.Provider, outcome).Observe(time.Since(verifyStart).Seconds())
+	switch outcome {
+	case verifyRejected:
 		if len(body) > s.o.AuditRejectedBody {
 			rec.Body, rec.BodyTruncated = clonePrefix(body, s.o.AuditRejectedBody), true
 		}
 		return s.reject(c, rec, http.StatusUnauthorized, rejection.Reason, rejection.Detail)
-	case err != nil:
+	case verifyError:
 		// The verifier could not decide (its replay store failed): the
 		// provider must retry rather than be told the callback is forged.
 		s.o.Logger.Error("verification failed internally", "source", rec.Source, "event_id", rec.ID, "err", err)

@@ -57,8 +57,7 @@ type Processor struct {
 	log       *slog.Logger
 	metrics   *metrics
 	workers   chan struct{} // nil: no bound
-	now       func() time.Time
-	tracer    trace.Tracer // nil: no spans (WithTracerProvider)
+	tracer    trace.Tracer  // nil: no spans (WithTracerProvider)
 }
 
 // Option adjusts a Processor.
@@ -88,7 +87,7 @@ func New(store Store, providers *provider.Registry, dead Publisher, deadTopic st
 		reg = prometheus.NewRegistry()
 	}
 	p := &Processor{store: store, providers: providers, dead: dead, deadTopic: deadTopic, log: log,
-		metrics: newMetrics(reg, providers.Names()), now: time.Now}
+		metrics: newMetrics(reg, providers.Names())}
 	for _, o := range opts {
 		o(p)
 	}
@@ -148,10 +147,11 @@ func (p *Processor) HandleRaw(ctx context.Context, batch []kafkalog.Fetched) (er
 		return err
 	}
 	p.metrics.stored.WithLabelValues("callbacks").Add(float64(len(recs)))
-	now := p.now()
-	for _, r := range recs {
-		p.metrics.observeDelay(delayAudit, now, r.ReceivedAt)
+	received := make([]time.Time, len(recs))
+	for i, r := range recs {
+		received[i] = r.ReceivedAt
 	}
+	p.metrics.observeDelay(delayAudit, time.Now(), received...)
 	return nil
 }
 
@@ -176,7 +176,7 @@ func (p *Processor) HandleVerified(ctx context.Context, batch []kafkalog.Fetched
 		return err
 	}
 	p.metrics.countHistory(all)
-	p.metrics.observeDelay(delayHistory, p.now(), received...)
+	p.metrics.observeDelay(delayHistory, time.Now(), received...)
 	return nil
 }
 

@@ -18,9 +18,6 @@ import (
 //go:embed openapi.yaml
 var openAPIYAML []byte
 
-// OpenAPIYAML returns the OpenAPI document as served at /v1/openapi.yaml.
-func OpenAPIYAML() []byte { return openAPIYAML }
-
 // openAPIJSON renders the document as JSON. Every mapping key of the
 // document must be a string (status codes are quoted), so it maps onto a
 // JSON object.

@@ -227,9 +227,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 // embedded broker or embedded ClickHouse. A second instance on the same
 // data_dir fails here, naming the holder, having changed nothing.
 func (a *App) lockDataDir() error {
-	embeddedKafka := (a.tiers.Ingest || a.tiers.Process) && len(a.cfg.Kafka.Brokers) == 0
-	embeddedClickHouse := (a.tiers.Process || a.tiers.Query) && a.store == nil && a.cfg.ClickHouse.DSN == ""
-	if !a.tiers.Ingest && !(a.tiers.Embedded && (embeddedKafka || embeddedClickHouse)) {
+	embeddedKafka := a.tiers.Embedded && (a.tiers.Ingest || a.tiers.Process) && len(a.cfg.Kafka.Brokers) == 0
+	if !a.tiers.Ingest && !embeddedKafka && !a.usesEmbeddedClickHouse() {
 		// Nothing of ours lives there, and the directory may be read-only.
 		if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
 			return fmt.Errorf("data_dir: %w", err)

@@ -156,23 +156,22 @@ func NewProducer(brokers []string, opts ...ProducerOption) *Producer {
 // A message that cannot fit the producer's max.message.bytes is refused
 // with ErrMessageTooLarge before any of msgs is sent.
 func (p *Producer) Publish(ctx context.Context, msgs ...Message) error {
-	for _, m := range msgs {
-		if size := messageSize(m) + batchHeaderBytes; size > p.maxMessage {
+	now := time.Now()
+	waits := make([]*pending, len(msgs))
+	for i, m := range msgs {
+		waits[i] = newPending(ctx, m, now)
+		if size := waits[i].size + batchHeaderBytes; size > p.maxMessage {
 			return fmt.Errorf("kafkalog: publish to %s: %w: %d bytes, max.message.bytes %d", m.Topic, ErrMessageTooLarge, size, p.maxMessage)
 		}
 	}
-	now := time.Now()
-	waits := make([]*pending, len(msgs))
 	for i, m := range msgs {
 		w, err := p.writerFor(ctx, m)
 		if err != nil {
 			return fmt.Errorf("kafkalog: publish: %w", err)
 		}
-		pd := newPending(ctx, m, now)
-		if err := w.enqueue(pd); err != nil {
+		if err := w.enqueue(waits[i]); err != nil {
 			return fmt.Errorf("kafkalog: publish: %w", err)
 		}
-		waits[i] = pd
 	}
 	for _, pd := range waits {
 		select {
