@@ -152,16 +152,18 @@ func formOf(params []provider.Param) []byte {
 	return []byte(b.String())
 }
 
-// jsonOf encodes params as a flat JSON object of strings, in order.
+// jsonOf encodes params as a flat JSON object of strings, in order
+// (encoding/json's string escaping: strconv.Quote's Go escapes such as
+// \x1f are not JSON).
 func jsonOf(params []provider.Param) []byte {
 	b := []byte{'{'}
 	for i, p := range params {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendQuote(b, p.Name)
-		b = append(b, ':')
-		b = strconv.AppendQuote(b, p.Value)
+		name, _ := json.Marshal(p.Name) // a string always marshals
+		value, _ := json.Marshal(p.Value)
+		b = append(append(append(b, name...), ':'), value...)
 	}
 	return append(b, '}')
 }
